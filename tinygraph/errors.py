@@ -1,0 +1,19 @@
+"""The errors tinygraph raises: one family, so that ``except tg.GraphError`` catches them all."""
+
+from __future__ import annotations
+
+
+class GraphError(ValueError):
+    """Something is wrong with a graph, its construction or its evaluation."""
+
+
+class ShapeError(GraphError):
+    """Operand shapes or dtypes do not fit an op; raised while the graph is built."""
+
+
+class FeedError(GraphError):
+    """A value fed to an input is missing, unknown or does not fit its declaration."""
+
+
+class ExecutionError(GraphError):
+    """An op's ``forward`` raised; the original exception is chained as ``__cause__``."""

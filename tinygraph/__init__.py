@@ -8,7 +8,7 @@
 (4, 3)
 """
 
-from . import nn, ops
+from . import nn, onnx, ops
 from .errors import ExecutionError, FeedError, GraphError, ShapeError
 from .executor import Executor, Plan, evaluate, trace
 from .graph import Graph
@@ -16,6 +16,7 @@ from .node import Node, Site, scope
 from .op import Op, constant, input, parameter
 from .ops import (
     add,
+    cast,
     div,
     divide,
     exp,
@@ -43,11 +44,12 @@ from .shapes import Spec
 __version__ = "0.1.0"
 
 __all__ = [
-    "nn", "ops",
+    "nn", "onnx", "ops",
     "GraphError", "ShapeError", "FeedError", "ExecutionError",
     "Executor", "Plan", "evaluate", "trace",
     "Graph", "Node", "Site", "scope", "Op", "Spec",
     "input", "parameter", "constant",
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg", "negative", "pow", "power",
     "matmul", "exp", "log", "tanh", "sigmoid", "relu", "softmax", "sum", "mean", "transpose", "reshape",
+    "cast",
 ]

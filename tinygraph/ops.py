@@ -27,9 +27,9 @@ from .shapes import (
 __all__ = [
     "Op", "Input", "Parameter", "Constant", "as_node", "input", "parameter", "constant",
     "Elementwise", "MatMul", "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Tanh",
-    "Sigmoid", "ReLU", "Softmax", "Sum", "Mean", "Transpose", "Reshape",
+    "Sigmoid", "ReLU", "Softmax", "Sum", "Mean", "Transpose", "Reshape", "Cast",
     "matmul", "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "tanh", "sigmoid", "relu",
-    "softmax", "sum", "mean", "transpose", "reshape",
+    "softmax", "sum", "mean", "transpose", "reshape", "cast",
 ]
 
 _WEAK_ZERO = Spec((), np.dtype(np.int64), weak=True)
@@ -241,6 +241,24 @@ class Reshape(Op):
         return Spec(reshape_shape(a.shape, self.shape), a.dtype)
 
 
+class Cast(Op):
+    """``a.astype(dtype)``: float to int truncates toward zero, as numpy does."""
+
+    arity = 1
+
+    def __init__(self, dtype: Any) -> None:
+        # Kept as a name ("float32") so that the attribute is plain data for listings and files.
+        self.dtype = np.dtype(dtype).name
+
+    def forward(self, a: Any) -> Any:
+        """``np.asarray(a).astype(dtype)``."""
+        return np.asarray(a).astype(self.dtype)
+
+    def infer(self, a: Spec) -> Spec:
+        """Same shape, the new dtype."""
+        return Spec(a.shape, np.dtype(self.dtype))
+
+
 # --- function forms -------------------------------------------------------------------------------
 
 
@@ -329,6 +347,11 @@ def transpose(a: Any, axes: Sequence[int] | None = None, *, name: str | None = N
 def reshape(a: Any, shape: Sequence[int], *, name: str | None = None) -> Node:
     """``np.reshape(a, shape)``."""
     return Reshape(shape)(a, name=name)
+
+
+def cast(a: Any, dtype: Any, *, name: str | None = None) -> Node:
+    """``a.astype(dtype)``."""
+    return Cast(dtype)(a, name=name)
 
 
 # numpy's spellings, for users who reach for them.

@@ -1,0 +1,112 @@
+"""ONNX's own backend test cases (model + inputs + expected outputs) for the ops tinygraph imports.
+
+Two sources, as the onnx package provides them:
+- node tests: ``onnx/backend/test/data/node/<test>/`` when the installed onnx ships that data;
+  wheels of onnx >= 1.2x don't, so they are generated in memory with
+  ``onnx.backend.test.case.node.collect_testcases()``, the function onnx's own
+  ``backend-test-tools generate-data`` writes that directory with (same models, same data);
+- the older model tests shipped on disk: ``data/{simple,light,pytorch-operator,pytorch-converted}``
+  (opset 6-9 models: legacy Softmax, Gemm and broadcasting attributes).
+Used by tests/test_onnx_conformance.py and by ``python tests/onnx_cases.py`` (the docs' numbers).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Case:
+    name: str
+    source: str  # "node" or the on-disk directory kind
+    model: Any  # onnx.ModelProto
+    data_sets: list[tuple[list[np.ndarray], list[np.ndarray]]]
+    rtol: float = 1e-3  # what onnx's backend runner uses for node tests
+    atol: float = 1e-7
+
+    @property
+    def op_types(self) -> set[str]:
+        return {n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}.{n.op_type}" for n in self.model.graph.node}
+
+    @property
+    def opset(self) -> int:
+        return next(o.version for o in self.model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def _read_dir(onnx: Any, path: str, source: str) -> Case:
+    from onnx import numpy_helper
+
+    model = onnx.load(os.path.join(path, "model.onnx"))
+    data_sets = []
+    for ds in sorted(glob.glob(os.path.join(path, "test_data_set_*"))):
+        sets = []
+        for kind in ("input", "output"):
+            arrays = []
+            for k in range(len(glob.glob(os.path.join(ds, f"{kind}_*.pb")))):
+                t = onnx.TensorProto()
+                with open(os.path.join(ds, f"{kind}_{k}.pb"), "rb") as f:
+                    t.ParseFromString(f.read())
+                arrays.append(numpy_helper.to_array(t))
+            sets.append(arrays)
+        data_sets.append((sets[0], sets[1]))
+    return Case(os.path.basename(path), source, model, data_sets)
+
+
+def all_cases() -> list[Case]:
+    """Every backend test case the installed onnx provides (node tests and on-disk model tests)."""
+    import onnx
+
+    data = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data")
+    cases: list[Case] = []
+    node_dir = os.path.join(data, "node")
+    if os.path.isdir(node_dir):
+        cases += [_read_dir(onnx, p, "node") for p in sorted(glob.glob(os.path.join(node_dir, "*")))]
+    else:
+        from onnx.backend.test.case.node import collect_testcases
+
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")  # the case generators' own numpy warnings
+            for c in collect_testcases():
+                assert c.model is not None and c.data_sets is not None
+                sets = [(list(i), list(o)) for i, o in c.data_sets]
+                cases.append(Case(c.name, "node", c.model, sets, c.rtol, c.atol))
+    for kind in ("simple", "light", "pytorch-operator", "pytorch-converted"):
+        for p in sorted(glob.glob(os.path.join(data, kind, "*"))):
+            if os.path.exists(os.path.join(p, "model.onnx")):
+                cases.append(_read_dir(onnx, p, kind))
+    return cases
+
+
+def supported_cases() -> list[Case]:
+    """The cases whose ops tinygraph's importer all supports."""
+    import tinygraph as tg
+
+    supported = set(tg.onnx.supported_ops())
+    return [c for c in all_cases() if c.op_types <= supported]
+
+
+#: Operands tinygraph needs at load time; node tests feed them as graph inputs, so the
+#: conformance run passes those inputs' test values through ``constants=``.
+STATIC_OPERANDS = {"Reshape": 1, "ReduceSum": 1, "ReduceMean": 1}
+
+
+def static_inputs(case: Case) -> set[str]:
+    """The graph inputs that feed a Reshape's shape or a reduction's axes."""
+    names = {i.name for i in case.model.graph.input}
+    used = {n.input[k] for n in case.model.graph.node for op, k in STATIC_OPERANDS.items()
+            if n.op_type == op and len(n.input) > k}
+    return names & used
+
+
+if __name__ == "__main__":  # the numbers for docs/onnx.md
+    sel = supported_cases()
+    by_source: dict[str, int] = {}
+    for c in sel:
+        by_source[c.source] = by_source.get(c.source, 0) + 1
+    print(len(all_cases()), "cases in all;", len(sel), "use only supported ops:", by_source)

@@ -1,0 +1,56 @@
+"""ONNX conformance: every backend test case made only of ops tinygraph imports is loaded with
+``tg.onnx.load``, evaluated with ``tg.evaluate`` and compared with ONNX's expected outputs
+(same dtype, same shape, values within the case's rtol/atol, as onnx's backend runner checks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygraph as tg
+
+pytest.importorskip("onnx")
+
+from onnx_cases import Case, static_inputs, supported_cases  # noqa: E402
+
+#: Cases tinygraph rejects on purpose, each with the reason its error must give.
+REJECTED = {
+    "test_identity_sequence": "is a sequence_type",  # tinygraph values are tensors
+    "test_identity_opt": "is a optional_type",  # same: an optional<tensor> value
+}
+
+CASES = supported_cases()
+RUN = [c for c in CASES if c.name not in REJECTED]
+
+
+def test_the_conformance_set_is_substantial():
+    # Guards against the enumeration silently finding nothing (a moved data directory, say).
+    assert len(RUN) >= 150
+    for op in ("Gemm", "Softmax", "ReduceSum", "ReduceMean", "Transpose", "Reshape", "MatMul", "Pow"):
+        assert any(op in c.op_types for c in RUN), op
+    assert {c.name for c in CASES} >= set(REJECTED)
+
+
+@pytest.mark.parametrize("case", RUN, ids=[c.name for c in RUN])
+def test_backend_case(case: Case):
+    static = static_inputs(case)
+    graph_inputs = [i.name for i in case.model.graph.input if i.name not in {t.name for t in case.model.graph.initializer}]
+    for inputs, expected in case.data_sets:
+        values = dict(zip(graph_inputs, inputs))
+        graph = tg.onnx.load(case.model, constants={k: v for k, v in values.items() if k in static})
+        feeds = {k: v for k, v in values.items() if k not in static}
+        with np.errstate(all="ignore"):  # ONNX semantics: log(0) is -inf without a warning
+            actual = tg.evaluate(graph, feeds)
+        assert len(actual) == len(expected)
+        for out, got, want in zip(case.model.graph.output, actual, expected):
+            want = np.asarray(want)
+            assert got.dtype == want.dtype, f"{out.name}: dtype {got.dtype}, ONNX expects {want.dtype}"
+            assert got.shape == want.shape, f"{out.name}: shape {got.shape}, ONNX expects {want.shape}"
+            np.testing.assert_allclose(got, want, rtol=case.rtol, atol=case.atol, equal_nan=True, err_msg=out.name)
+
+
+@pytest.mark.parametrize("name", sorted(REJECTED))
+def test_rejected_case_says_why(name: str):
+    case = next(c for c in CASES if c.name == name)
+    with pytest.raises(tg.onnx.OnnxImportError, match=REJECTED[name]):
+        tg.onnx.load(case.model)

@@ -58,6 +58,12 @@ def _read_dir(onnx: Any, path: str, source: str) -> Case:
     return Case(os.path.basename(path), source, model, data_sets)
 
 
+def _array(value: Any) -> Any:
+    from onnx import TensorProto, numpy_helper
+
+    return numpy_helper.to_array(value) if isinstance(value, TensorProto) else value
+
+
 def all_cases() -> list[Case]:
     """Every backend test case the installed onnx provides (node tests and on-disk model tests)."""
     import onnx
@@ -74,7 +80,7 @@ def all_cases() -> list[Case]:
             warnings.simplefilter("ignore")  # the case generators' own numpy warnings
             for c in collect_testcases():
                 assert c.model is not None and c.data_sets is not None
-                sets = [(list(i), list(o)) for i, o in c.data_sets]
+                sets = [([_array(a) for a in i], [_array(a) for a in o]) for i, o in c.data_sets]
                 cases.append(Case(c.name, "node", c.model, sets, c.rtol, c.atol))
     for kind in ("simple", "light", "pytorch-operator", "pytorch-converted"):
         for p in sorted(glob.glob(os.path.join(data, kind, "*"))):

@@ -49,5 +49,9 @@ def require_onnx() -> ModuleType:
     return onnx
 
 
-#: numpy dtype kinds both sides represent: bool, signed and unsigned ints, floats.
-SUPPORTED_KINDS = "biuf"
+#: The dtypes both sides represent. ml_dtypes' bfloat16 and float8 types pass as numpy "f"
+#: kinds but don't behave as ONNX specifies (no saturation), and numpy has no int4: left out.
+SUPPORTED_DTYPES: frozenset[np.dtype[Any]] = frozenset(
+    np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                          np.uint64, np.float16, np.float32, np.float64)
+)

@@ -23,7 +23,7 @@ from ..graph import Graph, Outputs
 from ..node import Node
 from ..op import Constant, Input, Op, Parameter
 from ..shapes import normalize_axes
-from .common import OPSET, SUPPORTED_KINDS, OnnxExportError, require_onnx
+from .common import OPSET, SUPPORTED_DTYPES, OnnxExportError, require_onnx
 
 if TYPE_CHECKING:
     import onnx
@@ -98,8 +98,10 @@ class ExportContext:
             key = (node, target.name)
             if key not in self._converted:
                 value = np.asarray(node.op.value).astype(target)
-                hint = self.name(node) if target == node.dtype else f"{self.name(node)}_{target.name}"
-                self._converted[key] = self.constant(value, hint)
+                if target == node.dtype:  # the constant itself, under its own name
+                    self._converted[key] = self.constant(value, name=self.name(node))
+                else:
+                    self._converted[key] = self.constant(value, f"{self.name(node)}_{target.name}")
             return self._converted[key]
         name = self._tensor[node]
         if target == node.dtype:
@@ -110,10 +112,10 @@ class ExportContext:
                                              to=self.elem_type(target, node))
         return self._converted[key]
 
-    def constant(self, value: Any, hint: str) -> str:
-        """A ``Constant`` node holding ``value``; returns its output's name."""
+    def constant(self, value: Any, hint: str = "const", *, name: str | None = None) -> str:
+        """A ``Constant`` node holding ``value`` named ``name`` (or a fresh name from ``hint``)."""
         arr = np.asarray(value)
-        name = self.fresh(hint)
+        name = name if name is not None else self.fresh(hint)
         tensor = self.onnx.numpy_helper.from_array(arr, name)
         self.nodes.append(self.onnx.helper.make_node("Constant", [], [name], name=name, value=tensor))
         return name
@@ -130,9 +132,9 @@ class ExportContext:
     def elem_type(self, dtype: Any, node: Node | None = None) -> int:
         """ONNX's element type for a numpy dtype (an OnnxExportError for complex and the like)."""
         dt = np.dtype(dtype)
-        if dt.kind not in SUPPORTED_KINDS:
+        if dt not in SUPPORTED_DTYPES:
             where = f" (node {self.name(node)}, created at {node.site.describe()})" if node is not None else ""
-            raise OnnxExportError(f"ONNX export supports bool, int, uint and float dtypes, not {dt}{where}")
+            raise OnnxExportError(f"ONNX export supports bool, int8-64, uint8-64 and float16-64, not {dt}{where}")
         return int(self.onnx.helper.np_dtype_to_tensor_dtype(dt))
 
 
@@ -249,7 +251,7 @@ def to_model(outputs: Outputs, *, name: str = "tinygraph", opset: int = OPSET) -
         elif isinstance(op, Constant):
             ctx.elem_type(node.dtype, node)
             if not node.spec.weak:
-                ctx._tensor[node] = ctx.constant(np.asarray(op.value), ctx.name(node))
+                ctx._tensor[node] = ctx.constant(np.asarray(op.value), name=ctx.name(node))
             # weak scalars are written by ``operand`` in the dtype each user needs
         else:
             fn = exporter_for(op)

@@ -23,10 +23,12 @@ from .. import ops
 from ..graph import Graph
 from ..node import Node
 from ..op import Constant, constant, input, parameter
-from .common import SUPPORTED_KINDS, OnnxImportError, UnsupportedOpsError, require_onnx
+from .common import SUPPORTED_DTYPES, OnnxImportError, UnsupportedOpsError, require_onnx
 
 if TYPE_CHECKING:
     import onnx
+
+_KINDS_NOTE = "which numpy can't hold: tinygraph imports bool, int, uint and float (16, 32, 64 bit) tensors"
 
 #: ``fn(ctx) -> one Node (or None) per output of ctx.node``.
 Importer = Callable[["ImportContext"], Sequence[Node | None]]
@@ -126,8 +128,8 @@ class _Loader:
             arr = np.asarray(self.onnx.numpy_helper.to_array(tensor))
         except Exception as e:  # a malformed tensor: onnx raises several types
             raise OnnxImportError(f"cannot read {what}: {type(e).__name__}: {e}") from None
-        if arr.dtype.kind not in SUPPORTED_KINDS:
-            raise OnnxImportError(f"{what} has dtype {arr.dtype}; tinygraph imports bool, int, uint and float tensors")
+        if arr.dtype not in SUPPORTED_DTYPES:
+            raise OnnxImportError(f"{what} has dtype {arr.dtype}, {_KINDS_NOTE}")
         return arr
 
     def static_value(self, name: str) -> np.ndarray[Any, Any] | None:
@@ -170,17 +172,21 @@ class _Loader:
         kind = vi.type.WhichOneof("value")
         if kind != "tensor_type":
             raise OnnxImportError(f"input {vi.name!r} is a {kind}; tinygraph values are tensors")
-        elem = vi.type.tensor_type.elem_type
-        try:
-            dtype = np.dtype(self.onnx.helper.tensor_dtype_to_np_dtype(elem))
-        except Exception:
-            dtype = None
-        if dtype is None or dtype.kind not in SUPPORTED_KINDS:
-            name = self.onnx.TensorProto.DataType.Name(elem) if elem in self.onnx.TensorProto.DataType.values() else elem
-            raise OnnxImportError(
-                f"input {vi.name!r} has element type {name}; tinygraph imports bool, int, uint and float tensors"
-            )
+        dtype = self.numpy_dtype(vi.type.tensor_type.elem_type)
+        if isinstance(dtype, str):
+            raise OnnxImportError(f"input {vi.name!r} has element type {dtype}, {_KINDS_NOTE}")
         return dtype
+
+    def numpy_dtype(self, elem_type: int) -> np.dtype[Any] | str:
+        """The numpy dtype of an ONNX element type, or the type's name when tinygraph has none."""
+        try:
+            dtype = np.dtype(self.onnx.helper.tensor_dtype_to_np_dtype(elem_type))
+            if dtype in SUPPORTED_DTYPES:
+                return dtype
+        except Exception:  # onnx raises KeyError/ValueError/TypeError for unknown and special types
+            pass
+        names = self.onnx.TensorProto.DataType
+        return names.Name(elem_type) if elem_type in names.values() else f"#{elem_type}"
 
     def run(self) -> Graph:
         self.add_inputs()
@@ -219,7 +225,7 @@ def _default_opset(model: onnx.ModelProto) -> int:
 
 def _onnx_result_dtype(ctx: ImportContext) -> np.dtype[Any] | None:
     # Every op imported here computes in the type of its first operand (ONNX's type variable T).
-    if ctx.node.op_type == "Constant" or not ctx.has_input(0):
+    if ctx.node.op_type in ("Constant", "Cast") or not ctx.has_input(0):
         return None
     return ctx._loader.node_for(ctx.node.input[0], ctx).dtype
 
@@ -340,6 +346,14 @@ def _constant(ctx: ImportContext) -> list[Node]:
     else:
         raise ctx.error(f"Constant {key} is not supported: tinygraph imports numeric dense tensors")
     return [constant(value, name=ctx.name())]
+
+
+@register_importer("Cast")
+def _cast(ctx: ImportContext) -> list[Node]:
+    dtype = ctx._loader.numpy_dtype(int(ctx.attr("to", 0)))
+    if isinstance(dtype, str):
+        raise ctx.error(f"Cast to element type {dtype}, {_KINDS_NOTE}")
+    return [ops.cast(ctx.input(0), dtype, name=ctx.name())]
 
 
 @register_importer("Gemm")

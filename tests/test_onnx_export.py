@@ -207,7 +207,7 @@ def random_graphs(draw):
             n = a / (1.5 + tg.sigmoid(draw(st.sampled_from(same))))
         elif choice == 5:
             n = draw(st.sampled_from([a * 2, 3.0 - a, a ** 2, 0.5 * a, a + 1]))
-        elif choice == 6 and a.ndim == 2:
+        elif choice == 6 and a.ndim == 2 and a.shape[1] is not None:
             m = draw(st.integers(1, 4))
             n = a @ tg.parameter(rng.standard_normal((a.shape[1], m)).astype(dtype))
         elif choice == 7 and a.ndim == 2:
@@ -241,9 +241,10 @@ def test_random_graphs_match_onnxruntime_and_round_trip(graph, batch):
     want = tg.evaluate(outputs, {x: feeds["x"], u: feeds["u"]})
     names = {i.name for i in model.graph.input}
     got = run_ort(model, {k: v for k, v in feeds.items() if k in names})
+    # onnxruntime's float32 kernels differ from numpy's in the last bits; float64 ones barely.
+    tol = 1e-5 if any(n.dtype == np.float32 for n in tg.Graph(outputs).nodes) else 1e-12
     for g, w in zip(got, want):
         assert g.dtype == w.dtype and g.shape == w.shape
-        tol = 1e-5 if w.dtype == np.float32 else 1e-12
         np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
     loaded = tg.onnx.load(model)
     again = tg.evaluate(loaded, {k: v for k, v in feeds.items() if k in {n.name for n in loaded.inputs}})

@@ -51,7 +51,8 @@ def test_the_conformance_set_is_substantial():
 @pytest.mark.parametrize("case", RUN, ids=[c.name for c in RUN])
 def test_backend_case(case: Case):
     static = static_inputs(case)
-    graph_inputs = [i.name for i in case.model.graph.input if i.name not in {t.name for t in case.model.graph.initializer}]
+    initializers = {t.name for t in case.model.graph.initializer}
+    graph_inputs = [i.name for i in case.model.graph.input if i.name not in initializers]
     for inputs, expected in case.data_sets:
         values = dict(zip(graph_inputs, inputs))
         graph = tg.onnx.load(case.model, constants={k: v for k, v in values.items() if k in static})

@@ -200,7 +200,7 @@ def _reshape(ctx: ExportContext, node: Node) -> str:
     op: ops.Reshape = node.op  # type: ignore[assignment]
     shape = ctx.constant(np.array(op.shape, dtype=np.int64), f"{ctx.name(node)}_shape")
     # In ONNX a 0 copies the input's dimension; numpy's 0 is a size. allowzero=1 keeps numpy's meaning.
-    extra = {"allowzero": 1} if 0 in op.shape else {}
+    extra: dict[str, Any] = {"allowzero": 1} if 0 in op.shape else {}
     return ctx.emit("Reshape", [ctx.operand(node.inputs[0]), shape], output=ctx.name(node), **extra)
 
 
@@ -216,7 +216,8 @@ def _value_info(ctx: ExportContext, node: Node, name: str, symbolic: bool) -> on
     # Inputs name their unknown dims (``x_dim0``) so tools show where sizes come from; outputs
     # leave them unknown rather than guess how they relate to the inputs' dims.
     shape = [d if d is not None else (f"{name}_dim{i}" if symbolic else None) for i, d in enumerate(node.shape)]
-    return ctx.onnx.helper.make_tensor_value_info(name, ctx.elem_type(node.dtype, node), shape)
+    info: onnx.ValueInfoProto = ctx.onnx.helper.make_tensor_value_info(name, ctx.elem_type(node.dtype, node), shape)
+    return info
 
 
 def to_model(outputs: Outputs, *, name: str = "tinygraph", opset: int = OPSET) -> onnx.ModelProto:
@@ -227,7 +228,8 @@ def to_model(outputs: Outputs, *, name: str = "tinygraph", opset: int = OPSET) -
     graph = outputs if isinstance(outputs, Graph) else Graph(outputs)
     if opset < 14:
         raise OnnxExportError(f"export writes opset 14 or newer (Reshape's allowzero), not {opset}")
-    missing = [n for n in graph.nodes if not isinstance(n.op, (Input, Parameter, Constant)) and exporter_for(n.op) is None]
+    leaves = (Input, Parameter, Constant)
+    missing = [n for n in graph.nodes if not isinstance(n.op, leaves) and exporter_for(n.op) is None]
     if missing:
         lines = "\n".join(
             f"  {graph.name_of(n)} = {n.op!r}, created at {n.site.describe()}" for n in missing

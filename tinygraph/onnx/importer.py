@@ -110,7 +110,8 @@ class ImportContext:
 
 
 class _Loader:
-    def __init__(self, model: onnx.ModelProto, constants: Mapping[str, Any], shapes: Mapping[str, Sequence[int | None]]):
+    def __init__(self, model: onnx.ModelProto, constants: Mapping[str, Any],
+                 shapes: Mapping[str, Sequence[int | None]]) -> None:
         self.onnx = require_onnx()
         self.model = model
         graph = model.graph
@@ -182,11 +183,11 @@ class _Loader:
         try:
             dtype = np.dtype(self.onnx.helper.tensor_dtype_to_np_dtype(elem_type))
             if dtype in SUPPORTED_DTYPES:
-                return dtype
+                return np.dtype(dtype)
         except Exception:  # onnx raises KeyError/ValueError/TypeError for unknown and special types
             pass
         names = self.onnx.TensorProto.DataType
-        return names.Name(elem_type) if elem_type in names.values() else f"#{elem_type}"
+        return str(names.Name(elem_type)) if elem_type in names.values() else f"#{elem_type}"
 
     def run(self) -> Graph:
         self.add_inputs()
@@ -266,12 +267,13 @@ def load(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, constants:
     if isinstance(source, onnx_.ModelProto):
         model = source
     else:
-        from google.protobuf.message import DecodeError
+        from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 
         try:
             model = onnx_.load_from_string(source) if isinstance(source, bytes) else onnx_.load(os.fspath(source))
         except DecodeError as e:
-            raise OnnxImportError(f"not a readable ONNX model: {source if not isinstance(source, bytes) else '<bytes>'}: {e}") from None
+            what = "<bytes>" if isinstance(source, bytes) else os.fspath(source)
+            raise OnnxImportError(f"not a readable ONNX model: {what}: {e}") from None
     return from_model(model, constants=constants, shapes=shapes)
 
 
@@ -318,11 +320,13 @@ def _unary(fn: Callable[..., Node]) -> Importer:
     return import_unary
 
 
-for _op_type, _fn in {"Add": ops.add, "Sub": ops.sub, "Mul": ops.mul, "Div": ops.div, "Pow": ops.pow,
-                      "MatMul": ops.matmul}.items():
+_BINARY: dict[str, Callable[..., Node]] = {"Add": ops.add, "Sub": ops.sub, "Mul": ops.mul, "Div": ops.div,
+                                           "Pow": ops.pow, "MatMul": ops.matmul}
+_UNARY: dict[str, Callable[..., Node]] = {"Neg": ops.neg, "Exp": ops.exp, "Log": ops.log, "Tanh": ops.tanh,
+                                          "Relu": ops.relu, "Sigmoid": ops.sigmoid}
+for _op_type, _fn in _BINARY.items():
     register_importer(_op_type)(_binary(_fn))
-for _op_type, _fn in {"Neg": ops.neg, "Exp": ops.exp, "Log": ops.log, "Tanh": ops.tanh, "Relu": ops.relu,
-                      "Sigmoid": ops.sigmoid}.items():
+for _op_type, _fn in _UNARY.items():
     register_importer(_op_type)(_unary(_fn))
 
 

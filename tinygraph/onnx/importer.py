@@ -181,9 +181,9 @@ class _Loader:
     def numpy_dtype(self, elem_type: int) -> np.dtype[Any] | str:
         """The numpy dtype of an ONNX element type, or the type's name when tinygraph has none."""
         try:
-            dtype = np.dtype(self.onnx.helper.tensor_dtype_to_np_dtype(elem_type))
+            dtype: np.dtype[Any] = np.dtype(self.onnx.helper.tensor_dtype_to_np_dtype(elem_type))
             if dtype in SUPPORTED_DTYPES:
-                return np.dtype(dtype)
+                return dtype
         except Exception:  # onnx raises KeyError/ValueError/TypeError for unknown and special types
             pass
         names = self.onnx.TensorProto.DataType

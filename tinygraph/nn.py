@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .errors import GraphError
 from .node import Node, scope
 from .op import Parameter, parameter
 
@@ -208,3 +209,45 @@ class Sequential(Layer):
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
         return f"Sequential(\n{inner}\n)"
+
+
+def from_torch(module: Any) -> Sequential:
+    """A ``torch.nn.Sequential`` (or a module of Linear/Sigmoid/Tanh/ReLU/Softmax children) as a ``Sequential``.
+
+    Children are taken in registration order, which is the order a ``Sequential`` applies
+    them and the order the textbook's ``NN_torch`` defines and calls them; nested
+    ``Sequential`` containers are flattened. Weights keep their dtype; ``Linear``'s weight is
+    transposed into ``x @ W + b``. Every layer that can't be imported is named in one error.
+    """
+    import torch.nn as tnn
+
+    activations: dict[type[Any], type[Layer]] = {tnn.Sigmoid: Sigmoid, tnn.Tanh: Tanh, tnn.ReLU: ReLU}
+    layers: list[Layer] = []
+    problems: list[str] = []
+    stack: list[tuple[str, Any]] = [("", module)]
+    while stack:
+        path, m = stack.pop()
+        children = list(m.named_children())
+        if children and (isinstance(m, tnn.Sequential) or m is module):
+            stack.extend((f"{path}.{name}" if path else name, c) for name, c in reversed(children))
+            continue
+        label = f"{path or '<module>'}: {m!r}"
+        if type(m) is tnn.Linear:
+            layers.append(Affine.from_torch(m))
+        elif type(m) in activations:
+            layers.append(activations[type(m)]())
+        elif type(m) is tnn.Softmax:
+            if m.dim is None:
+                problems.append(f"{label} (give it an explicit dim: torch picks one from the input's rank)")
+            else:
+                layers.append(Softmax(axis=m.dim))
+        else:
+            problems.append(label)
+    if problems:
+        raise GraphError(
+            "cannot import these torch layers (tg.nn.from_torch takes Linear, Sigmoid, Tanh, ReLU and "
+            "Softmax, in a Sequential or as a module's children):\n  " + "\n  ".join(problems)
+        )
+    if not layers:
+        raise GraphError(f"{type(module).__name__} has no layers to import")
+    return Sequential(*layers)

@@ -117,12 +117,17 @@ class _Loader:
         graph = model.graph
         self.opset = _default_opset(model)
         self.env: dict[str, Node] = {}
+        self.defined: set[Node] = set()  # every node in env, for identity checks in O(1)
         self.raw: dict[str, onnx.TensorProto] = {t.name: t for t in graph.initializer}
         self.constants = constants
         self.shapes = shapes
         unknown = sorted(set(constants) - {i.name for i in graph.input})
         if unknown:
             raise OnnxImportError(f"constants= names {unknown}, which are not inputs of the model")
+
+    def define(self, name: str, node: Node) -> None:
+        self.env[name] = node
+        self.defined.add(node)
 
     def array(self, tensor: onnx.TensorProto, what: str) -> np.ndarray[Any, Any]:
         try:
@@ -145,7 +150,7 @@ class _Loader:
         node = self.env.get(name)
         if node is None and name in self.raw:
             node = parameter(self.array(self.raw[name], f"initializer {name!r}"), name=name)
-            self.env[name] = node
+            self.define(name, node)
         if node is None:
             raise ctx.error(f"operand {name!r} is not a graph input, an initializer or an earlier node's output")
         return node
@@ -155,7 +160,7 @@ class _Loader:
             if vi.name in self.raw:
                 continue  # an initializer listed as an input (IR < 4): a parameter with a default
             if vi.name in self.constants:
-                self.env[vi.name] = constant(np.asarray(self.constants[vi.name], dtype=self._dtype(vi)), name=vi.name)
+                self.define(vi.name, constant(np.asarray(self.constants[vi.name], dtype=self._dtype(vi)), name=vi.name))
                 continue
             dtype = self._dtype(vi)
             if vi.name in self.shapes:
@@ -167,7 +172,7 @@ class _Loader:
                         f"input {vi.name!r} has no known rank; pass shapes={{{vi.name!r}: (...)}} to tg.onnx.load"
                     )
                 shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim)
-            self.env[vi.name] = input(vi.name, shape, dtype)
+            self.define(vi.name, input(vi.name, shape, dtype))
 
     def _dtype(self, vi: onnx.ValueInfoProto) -> np.dtype[Any]:
         kind = vi.type.WhichOneof("value")
@@ -193,17 +198,16 @@ class _Loader:
         self.add_inputs()
         for proto in self.model.graph.node:
             ctx = ImportContext(self, proto)
-            before = set(self.env.values())
             results = list(_IMPORTERS[proto.op_type](ctx))
             onnx_dtype = _onnx_result_dtype(ctx)
             for out_name, node in zip(proto.output, results):
                 if out_name == "" or node is None:
                     continue
                 if onnx_dtype is not None and node.dtype != onnx_dtype:
-                    if node not in before:
+                    if node not in self.defined:  # made by this importer, not an operand passed through
                         node.name = f"{out_name}_{node.op.kind}"
                     node = ops.cast(node, onnx_dtype, name=out_name)
-                self.env[out_name] = node
+                self.define(out_name, node)
         outputs = []
         for vi in self.model.graph.output:
             node = self.env.get(vi.name)

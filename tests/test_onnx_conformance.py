@@ -11,32 +11,10 @@ import tinygraph as tg
 
 pytest.importorskip("onnx")
 
-from onnx_cases import Case, static_inputs, supported_cases  # noqa: E402
-
-#: Cases tinygraph rejects on purpose, each with the reason its error must give.
-REJECTED = {
-    "test_identity_sequence": "is a sequence_type",  # tinygraph values are tensors
-    "test_identity_opt": "is a optional_type",  # same: an optional<tensor> value
-}
-
-#: ONNX element types without a numpy dtype (ml_dtypes' look-alikes don't saturate as ONNX
-#: specifies). A case using one is rejected, at load time, with an error naming the type.
-NO_NUMPY_TYPE = {"BFLOAT16", "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "FLOAT8E8M0",
-                 "FLOAT4E2M1", "INT4", "UINT4", "INT2", "UINT2"}
-
-
-def exotic_types(case: Case) -> list[str]:
-    from onnx import TensorProto
-
-    g = case.model.graph
-    types = [v.type.tensor_type.elem_type for v in [*g.input, *g.output] if v.type.HasField("tensor_type")]
-    types += [a.i for n in g.node if n.op_type == "Cast" for a in n.attribute if a.name == "to"]
-    return sorted({TensorProto.DataType.Name(t) for t in types} & NO_NUMPY_TYPE)
-
+from onnx_cases import Case, rejected, static_inputs, supported_cases  # noqa: E402
 
 CASES = supported_cases()
-EXOTIC = {c.name: exotic_types(c) for c in CASES if exotic_types(c)}
-REJECTED.update({name: "element type (" + "|".join(types) + ")" for name, types in EXOTIC.items()})
+REJECTED = rejected(CASES)
 RUN = [c for c in CASES if c.name not in REJECTED]
 
 

@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygraph as tg
 
@@ -234,3 +236,36 @@ def test_without_onnx_installed_the_error_names_the_extra():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.startswith("ModuleNotFoundError") and "pip install 'tinygraph[onnx]'" in out
+
+
+def _textbook_bytes():
+    rng = np.random.default_rng(0)
+    x = tg.input("x", shape=(None, 2))
+    net = tg.nn.Sequential(tg.nn.Affine.init(2, 4, rng=rng), tg.nn.Sigmoid(), tg.nn.Affine.init(4, 3, rng=rng),
+                           tg.nn.Softmax())
+    y = tg.reshape(tg.sum(net(x), axis=1, keepdims=True), (-1,))
+    return tg.onnx.to_model(y).SerializeToString()
+
+
+TEXTBOOK_BYTES = _textbook_bytes()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_fuzzed_files_raise_graph_errors_only(data):
+    raw = bytearray(TEXTBOOK_BYTES)
+    for _ in range(data.draw(st.integers(1, 6))):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        raw = raw[: data.draw(st.integers(0, len(raw)))]
+    try:
+        g = tg.onnx.load(bytes(raw))
+    except tg.GraphError:
+        return
+    # What loads must evaluate, or fail with a tinygraph error (a value may have changed).
+    try:
+        with np.errstate(all="ignore"):
+            tg.evaluate(g, {n.name: np.zeros([1 if d is None else d for d in n.shape], n.dtype) for n in g.inputs})
+    except tg.GraphError:
+        pass

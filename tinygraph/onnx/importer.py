@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import ops
+from ..errors import GraphError
 from ..graph import Graph
 from ..node import Node
 from ..op import Constant, constant, input, parameter
@@ -259,8 +260,16 @@ def _check_supported(model: onnx.ModelProto) -> None:
 def from_model(model: onnx.ModelProto, *, constants: Mapping[str, Any] | None = None,
                shapes: Mapping[str, Sequence[int | None]] | None = None) -> Graph:
     """An ``onnx.ModelProto`` as a tinygraph ``Graph`` (see ``load``)."""
-    _check_supported(model)
-    return _Loader(model, constants or {}, shapes or {}).run()
+    # Not onnx.checker: it refuses models onnxruntime runs (outputs without shapes, say).
+    try:
+        _check_supported(model)
+        return _Loader(model, constants or {}, shapes or {}).run()
+    except GraphError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+        # Damage the importer's own checks don't name (undecodable names, attributes of the
+        # wrong type...): a bad model, with the original exception kept as the cause.
+        raise OnnxImportError(f"cannot import this model (malformed?): {type(e).__name__}: {e}") from e
 
 
 def load(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, constants: Mapping[str, Any] | None = None,

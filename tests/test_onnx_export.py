@@ -169,6 +169,13 @@ def test_complex_dtype_is_refused():
         tg.onnx.to_model(x * 2)
 
 
+def test_dtype_onnx_does_not_define_an_op_for(tmp_path):
+    b = tg.input("b", shape=(2,), dtype=np.bool_)
+    with pytest.raises(tg.onnx.OnnxExportError, match="fails onnx.checker.*Add"):
+        tg.onnx.export(b + b, tmp_path / "bool.onnx")  # numpy: logical or; ONNX Add: no bool
+    assert not (tmp_path / "bool.onnx").exists()
+
+
 def test_long_chain_exports():
     x = tg.input("x", shape=(None,))
     y = x

@@ -281,5 +281,9 @@ def export(outputs: Outputs, path: str | os.PathLike[str], *, opset: int = OPSET
     onnx_ = require_onnx()
     model = to_model(outputs, opset=opset)
     if check:
-        onnx_.checker.check_model(model, full_check=True)
+        try:
+            onnx_.checker.check_model(model, full_check=True)
+        except (onnx_.checker.ValidationError, onnx_.shape_inference.InferenceError) as e:
+            # e.g. an op on a dtype ONNX doesn't define it for (Add of bools, Relu of uint8)
+            raise OnnxExportError(f"the exported model fails onnx.checker: {e}") from e
     onnx_.save(model, os.fspath(path))

@@ -73,6 +73,8 @@ class ImportContext:
 
     def static(self, i: int, what: str) -> np.ndarray[Any, Any]:
         """Operand ``i``'s value, which must be known at load time (``what`` says what it is for)."""
+        if not self.has_input(i):
+            raise self.error(f"its {what} (operand {i}) is missing")
         value = self._loader.static_value(self.node.input[i])
         if value is None:
             raise self.error(

@@ -125,6 +125,7 @@ BUILTIN_OPS = [
     ops.Tanh(), ops.Sigmoid(), ops.ReLU(), ops.Softmax(), ops.Softmax(axis=0), ops.Sum(), ops.Sum(axis=1),
     ops.Sum(axis=(0, 1), keepdims=True), ops.Mean(), ops.Mean(axis=[1], keepdims=True), ops.Transpose(),
     ops.Transpose((1, 0)), ops.Reshape((-1,)), ops.Reshape([4, 3]),
+    *([ops.Cast("float32"), ops.Cast(np.int8)] if hasattr(ops, "Cast") else []),  # added with the ONNX importer
 ]
 
 

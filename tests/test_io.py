@@ -225,16 +225,35 @@ def test_saving_a_graph_object_and_a_node_list_is_the_same():
     assert tg.dumps(tg.Graph([y])) == tg.dumps([y]) == tg.dumps(y)
 
 
-def test_a_100000_node_chain_saves_and_loads(tmp_path):
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    """A 100,000-node chain, saved to a file and loaded back: (input, output, loaded graph)."""
     x = tg.input("x", shape=(2,))
     node = x
     for _ in range(100_000):
         node = tg.tanh(node)
-    tg.save(node, tmp_path / "chain.tg")
-    loaded = tg.load(tmp_path / "chain.tg")
+    path = tmp_path_factory.mktemp("chain") / "chain.tg"
+    tg.save(node, path)
+    return x, node, tg.load(path)
+
+
+def test_a_100000_node_chain_saves_and_loads(chain):
+    x, node, loaded = chain
     assert len(loaded.nodes) == 100_001
     feed = np.array([0.5, -2.0])
     assert same_bits(tg.evaluate(loaded, {"x": feed})[0], tg.evaluate(node, {x: feed}))
+
+
+def test_a_100000_node_chain_lists_the_same(chain):
+    _, node, loaded = chain
+    assert str(loaded) == str(tg.Graph(node))
+
+
+def test_a_100000_node_chain_draws_the_same(chain):
+    if not hasattr(tg, "to_dot"):
+        pytest.skip("the diagram exporter (tg.to_dot) is not part of this build")
+    _, node, loaded = chain
+    assert tg.to_dot(loaded).source == tg.to_dot(tg.Graph(node)).source
 
 
 def test_diagram_of_a_loaded_graph_is_the_same():
@@ -302,3 +321,5 @@ def test_random_graphs_round_trip(case):
         expected = tg.evaluate(original, {x: feed})
         got = tg.evaluate(loaded, {n: feed for n in loaded.inputs})
     assert all(same_bits(a, b) for a, b in zip(expected, got))
+    if hasattr(tg, "to_dot"):  # the diagram exporter, when this build has it
+        assert tg.to_dot(loaded).source == tg.to_dot(original).source

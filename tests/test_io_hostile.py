@@ -18,7 +18,8 @@ def valid_file():
     W = tg.parameter(np.arange(6.0).reshape(2, 3), name="W")
     with tg.scope("layer"):
         y = tg.sigmoid(x @ W + 1.5)
-    return tg.dumps(tg.sum(y, axis=1))
+    flat = tg.reshape(tg.transpose(y, (1, 0)), (-1,), name="flat")
+    return tg.dumps([tg.sum(y, axis=1), tg.mean(flat * (2 - 1j), axis=(0,), keepdims=True)])
 
 
 VALID = valid_file()

@@ -323,3 +323,18 @@ def test_random_graphs_round_trip(case):
     assert all(same_bits(a, b) for a, b in zip(expected, got))
     if hasattr(tg, "to_dot"):  # the diagram exporter, when this build has it
         assert tg.to_dot(loaded).source == tg.to_dot(original).source
+
+
+def test_saving_into_a_missing_directory_names_the_target(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        tg.save(tg.input("x", shape=(1,)), tmp_path / "no" / "net.tg")
+    assert info.value.filename == str(tmp_path / "no" / "net.tg")
+
+
+def test_save_and_load_through_file_objects(tmp_path):
+    x, y = textbook_network()
+    with open(tmp_path / "net.tg", "wb") as f:
+        tg.save(y, f)
+    with open(tmp_path / "net.tg", "rb") as f:
+        loaded = tg.load(f)
+    assert str(loaded) == str(tg.Graph(y))

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -74,11 +75,16 @@ def save(outputs: Outputs, path: PathOrFile) -> None:
     text = json.dumps(description, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     if isinstance(path, (str, os.PathLike)):
         # Write beside the target and rename, so a failed save never leaves half a file behind.
-        tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
+        target = os.fspath(path)
+        tmp = f"{target}.{os.getpid()}-{threading.get_ident()}.tmp"
         try:
-            with open(tmp, "wb") as f:
+            try:
+                f = open(tmp, "wb")
+            except OSError as e:
+                raise OSError(e.errno, e.strerror, target) from None
+            with f:
                 _write_archive(f, text, arrays)
-            os.replace(tmp, path)
+            os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)

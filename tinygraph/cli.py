@@ -77,6 +77,44 @@ def open_source(spec: str) -> Source:
     raise CLIError(f"{spec}: no such file, and not the name of an example network{known}")
 
 
+def model_of(graph: Graph) -> Any:
+    """The ``tg.nn.Sequential`` behind a graph that is a plain chain of layers, or ``None``.
+
+    A saved or imported network has no model object, but the neuron diagram needs one. A graph of one
+    input and one output made of ``x @ W + b`` (parameters ``W``, ``b``) and activations is read back
+    as the ``Affine`` and activation layers it was built from, named after their scopes.
+    """
+    from . import nn, ops
+
+    activations: dict[type, Callable[[Any], nn.Layer]] = {
+        ops.Sigmoid: lambda op: nn.Sigmoid(), ops.Tanh: lambda op: nn.Tanh(), ops.ReLU: lambda op: nn.ReLU(),
+        ops.Softmax: lambda op: nn.Softmax(op.axis),
+    }
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        return None
+    node, layers = graph.outputs[0], []
+    while node is not graph.inputs[0]:
+        make = activations.get(type(node.op))
+        if make is not None:
+            layer, node_below = make(node.op), node.inputs[0]
+        elif type(node.op) is ops.Add and type(node.inputs[0].op) is ops.MatMul:
+            product, b = node.inputs
+            node_below, W = product.inputs
+            if not (isinstance(W.op, ops.Parameter) and isinstance(b.op, ops.Parameter)):
+                return None
+            try:
+                layer = nn.Affine(W, b)
+            except ValueError:  # not a (in, out) weight with an (out,) bias
+                return None
+        else:
+            return None
+        if node.scope:
+            layer.name = node.scope[-1]
+        layers.append(layer)
+        node = node_below
+    return nn.Sequential(*reversed(layers)) if layers else None
+
+
 def _import_modules(names: Sequence[str]) -> None:
     # Custom ops register themselves when their module is imported; like `python -m`, look in the
     # current directory too.
@@ -119,7 +157,14 @@ def cmd_render(args: argparse.Namespace) -> int:
             options[name] = export.parse_option(name, value)
         except ValueError as e:
             raise CLIError(str(e)) from None
-    target = source.model if args.style == "neurons" and source.model is not None else source.graph
+    target: Any = source.graph
+    if args.style == "neurons":
+        target = source.model if source.model is not None else model_of(source.graph)
+        if target is None:
+            raise CLIError(
+                f"--style neurons draws networks made of layers (x @ W + b with parameters W and b, and "
+                f"activations such as sigmoid); {args.file} is not one: draw it with --style ops"
+            )
     try:
         written = export.render(target, args.output, style=args.style, **options)
     except (TypeError, ValueError, RuntimeError) as e:
@@ -216,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write, e.g. net.svg")
     render.add_argument("--style", choices=("ops", "neurons"), default="ops",
-                        help="'ops': the operation graph (default); 'neurons': the textbook neuron diagram "
-                             "(for example networks, which carry their tg.nn model)")
+                        help="'ops': the operation graph (default); 'neurons': the textbook neuron diagram, "
+                             "for networks made of layers (x @ W + b and activations)")
     render.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"),
                         help="direction of the flow: LR left to right (default), TB top to bottom, RL, BT")
     render.add_argument("--no-params", action="store_true", help="leave parameter nodes out (listed in their ops)")

@@ -367,3 +367,21 @@ def test_python_dash_m_tinygraph(tmp_path):
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("tinygraph: error: missing.tg: no such file")
+
+
+@pytest.mark.parametrize(
+    "command, flags",
+    [
+        ("render", ["-o OUT", "--style", "--rankdir", "--no-params", "--no-constants", "--no-shapes", "--no-clusters",
+                    "--option NAME=VALUE", "--import MODULE", ".svg"]),
+        ("show", ["FILE", "--import MODULE"]),
+        ("run", ["--input NAME=FILE.npy", "-o OUT", ".npz"]),
+    ],
+)
+def test_help_explains_each_option(capsys, command, flags):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for flag in flags:
+        assert flag in out

@@ -255,8 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser(
         "render", parents=[common], help="draw a graph into an image file",
-        description="Draw FILE's graph. The output format follows the extension of -o: .svg, .png, .pdf, "
-                    "or .gv/.dot for the DOT source alone (which needs no Graphviz).",
+        description="Draw FILE's graph. The output format follows the extension of -o: .svg, .png,\n"
+                    ".pdf, or .gv/.dot for the DOT source alone (which needs no Graphviz).",
         epilog=_render_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     render.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write, e.g. net.svg")

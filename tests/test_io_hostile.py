@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import tinygraph as tg
 from tinygraph import io as tgio
+from tinygraph import registry
 
 
 def valid_file():
@@ -403,6 +404,11 @@ def test_op_node_holding_a_value():
     expect_error(with_description(lambda d: node(d, "Sigmoid").update(value=1)), "only parameters and constants")
 
 
+def test_leaf_with_attributes():
+    expect_error(with_description(lambda d: node(d, "Input").update(attributes={"shape": [3]})),
+                 "an input has no attributes, got ['shape']")
+
+
 def test_unnamed_input():
     expect_error(with_description(lambda d: node(d, "Input").update(name=None)), "an input needs a name")
 
@@ -464,6 +470,11 @@ KEYS = ["id", "op", "name", "inputs", "shape", "dtype", "weak", "scope", "attrib
 @st.composite
 def mutated_descriptions(draw):
     description = json.loads(entries(VALID)["graph.json"])
+    if draw(st.booleans()):
+        # any registered op (built-in or added by another module) in place of a node's own
+        target = draw(st.sampled_from(description["nodes"]))
+        target["op"] = draw(st.sampled_from(sorted(registry.registered_ops())))
+        target["attributes"] = draw(st.dictionaries(st.sampled_from(KEYS + ["axes", "shape"]), json_values, max_size=2))
     for _ in range(draw(st.integers(1, 4))):
         # walk down to a random container, then replace, delete or add one of its members
         container = description

@@ -337,6 +337,8 @@ def _make_op(rec: NodeRecord, inputs: tuple[Node, ...], arrays: dict[str, np.nda
         raise FormatError(f"{where}: {e}") from None
     if cls.arity is not None and len(inputs) != cls.arity:
         raise FormatError(f"{where} has {len(inputs)} input(s); the op takes {cls.arity}")
+    if cls in (Input, Parameter, Constant) and rec.attributes:
+        raise FormatError(f"{where}: a {cls.kind} has no attributes, got {sorted(rec.attributes)[:5]}")
     try:
         if cls is Input:
             if rec.name is None:

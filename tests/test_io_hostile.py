@@ -406,7 +406,7 @@ def test_op_node_holding_a_value():
 
 def test_leaf_with_attributes():
     expect_error(with_description(lambda d: node(d, "Input").update(attributes={"shape": [3]})),
-                 "an input has no attributes, got ['shape']")
+                 "Input nodes have no attributes, got ['shape']")
 
 
 def test_unnamed_input():

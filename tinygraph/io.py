@@ -338,7 +338,7 @@ def _make_op(rec: NodeRecord, inputs: tuple[Node, ...], arrays: dict[str, np.nda
     if cls.arity is not None and len(inputs) != cls.arity:
         raise FormatError(f"{where} has {len(inputs)} input(s); the op takes {cls.arity}")
     if cls in (Input, Parameter, Constant) and rec.attributes:
-        raise FormatError(f"{where}: a {cls.kind} has no attributes, got {sorted(rec.attributes)[:5]}")
+        raise FormatError(f"{where}: {cls.__name__} nodes have no attributes, got {sorted(rec.attributes)[:5]}")
     try:
         if cls is Input:
             if rec.name is None:

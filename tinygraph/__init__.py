@@ -9,9 +9,10 @@
 """
 
 from . import nn, onnx, ops
-from .errors import ExecutionError, FeedError, GraphError, ShapeError
+from .errors import ExecutionError, FeedError, FormatError, GraphError, ShapeError
 from .executor import Executor, Plan, evaluate, trace
 from .graph import Graph
+from .io import dumps, load, loads, save
 from .node import Node, Site, scope
 from .op import Op, constant, input, parameter
 from .ops import (
@@ -39,13 +40,15 @@ from .ops import (
     tanh,
     transpose,
 )
+from .registry import register_op
 from .shapes import Spec
 
 __version__ = "0.1.0"
 
 __all__ = [
     "nn", "onnx", "ops",
-    "GraphError", "ShapeError", "FeedError", "ExecutionError",
+    "GraphError", "ShapeError", "FeedError", "ExecutionError", "FormatError",
+    "save", "load", "dumps", "loads", "register_op",
     "Executor", "Plan", "evaluate", "trace",
     "Graph", "Node", "Site", "scope", "Op", "Spec",
     "input", "parameter", "constant",

@@ -17,3 +17,7 @@ class FeedError(GraphError):
 
 class ExecutionError(GraphError):
     """An op's ``forward`` raised; the original exception is chained as ``__cause__``."""
+
+
+class FormatError(GraphError):
+    """A saved graph file is damaged, hostile, or from a newer format version; says what is wrong."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import GraphError, ShapeError
 from .node import Node, Site, creation_site, describe_operands
+from .registry import register_op
 from .shapes import Dim, Spec, broadcast_shapes, format_spec, make_spec, result_dtype, spec_of_value
 
 
@@ -36,11 +37,15 @@ class Op:
     kind: ClassVar[str] = "op"
     #: Number of operands, or ``None`` for any number.
     arity: ClassVar[int | None] = None
+    #: The name files use for this op (see ``tinygraph.registry``); ``None``: the class name for
+    #: tinygraph's own ops, ``"module:QualName"`` for others. Not inherited by subclasses.
+    registry_name: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "kind" not in cls.__dict__:
             cls.kind = cls.__name__.lower()
+        register_op(cls)
 
     # --- the hooks a subclass overrides: forward (required), infer and backward (optional) ------
     # Declared as Callable attributes, as torch.nn.Module declares forward, so that subclasses may

@@ -1,0 +1,391 @@
+"""Saving and loading graphs: ``tg.save(outputs, path)`` and ``tg.load(path) -> Graph``.
+
+A file is a zip archive (see docs/format.md): ``graph.json`` describes the nodes,
+``arrays/<key>.npy`` hold parameter and constant values, written with
+``allow_pickle=False``. Loading runs no code from the file: ops are found by name
+in the registry (``tinygraph.registry``), arrays are read only after their
+header has been checked against the JSON and the archive's real sizes, and the
+whole description is validated before a single node is built. Anything wrong
+raises ``tg.FormatError`` (a ``GraphError``) saying what.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import os
+import re
+import threading
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any, Union
+
+import numpy as np
+
+from . import registry
+from ._codec import CodecError, decode_scalar, decode_value, dtype_name, encode_scalar, encode_value
+from .errors import FormatError, GraphError
+from .graph import Graph, Outputs
+from .node import Node, Site
+from .op import Constant, Input, Op, Parameter
+from .records import NodeRecord, parse_description
+from .shapes import Spec, format_spec, spec_of_value
+
+PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
+
+FORMAT = "tinygraph"
+VERSION = 1
+GRAPH_ENTRY = "graph.json"
+#: Largest ``graph.json`` a loader accepts (its uncompressed size, checked before reading).
+MAX_JSON_BYTES = 256 * 2**20
+#: Largest single array a loader accepts.
+MAX_ARRAY_BYTES = 2**34
+_ARRAY_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the same graph always gives the same bytes
+# What a damaged archive makes zipfile, zlib and numpy's header parser raise.
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, TypeError, SyntaxError,
+                   NotImplementedError, RuntimeError, RecursionError, OverflowError)
+
+
+def _array_entry(key: str) -> str:
+    return f"arrays/{key}.npy"
+
+
+# --- saving -------------------------------------------------------------------------------------------
+
+
+def save(outputs: Outputs, path: PathOrFile) -> None:
+    """Write the graph of ``outputs`` (nodes or a ``Graph``) to ``path``, a file name or binary file."""
+    graph = outputs if isinstance(outputs, Graph) else Graph(outputs)
+    index = {node: k for k, node in enumerate(graph.nodes)}
+    checked: dict[tuple[type[Op], str], None] = {}
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    with _gc_paused():
+        records = [_describe(graph, node, k, index, arrays, checked) for k, node in enumerate(graph.nodes)]
+    description = {
+        "format": FORMAT,
+        "version": VERSION,
+        "producer": _producer(),
+        "nodes": records,
+        "outputs": [index[n] for n in graph.outputs],
+    }
+    text = json.dumps(description, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(path, (str, os.PathLike)):
+        # Write beside the target and rename, so a failed save never leaves half a file behind.
+        target = os.fspath(path)
+        tmp = f"{target}.{os.getpid()}-{threading.get_ident()}.tmp"
+        try:
+            try:
+                f = open(tmp, "wb")
+            except OSError as e:
+                raise OSError(e.errno, e.strerror, target) from None
+            with f:
+                _write_archive(f, text, arrays)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    else:
+        _write_archive(path, text, arrays)
+
+
+def _producer() -> str:
+    from . import __version__
+
+    return f"tinygraph {__version__}"
+
+
+def _describe(graph: Graph, node: Node, k: int, index: dict[Node, int], arrays: dict[str, np.ndarray[Any, Any]],
+              checked: dict[tuple[type[Op], str], None]) -> dict[str, Any]:
+    op = node.op
+    try:
+        record: dict[str, Any] = {
+            "id": k,
+            "op": registry.op_name(type(op)),
+            "name": node.user_name,
+            "inputs": [index[i] for i in node.inputs],
+            "shape": list(node.shape),
+            "dtype": dtype_name(node.dtype),
+            "weak": node.spec.weak,
+            "scope": list(node.scope),
+        }
+        if type(op) is Parameter or (type(op) is Constant and isinstance(op.value, np.ndarray)):
+            record["array"] = str(k)
+            arrays[str(k)] = op.value
+        elif type(op) is Constant:
+            record["value"] = encode_scalar(op.value)
+        elif type(op) is not Input:
+            record["attributes"] = _encode_attributes(op, checked)
+    except (CodecError, GraphError) as e:
+        where = f"node {graph.name_of(node)} ({op.kind}, created at {node.site.describe()})"
+        raise GraphError(f"cannot save {where}: {e}") from None
+    return record
+
+
+def _encode_attributes(op: Op, checked: dict[tuple[type[Op], str], None]) -> dict[str, Any]:
+    attrs = op.attributes()
+    encoded = {}
+    for name, value in attrs.items():
+        try:
+            encoded[name] = encode_value(value)
+        except CodecError as e:
+            raise CodecError(f"attribute {name!r}: {e}") from None
+    # Loading rebuilds the op as cls(**attributes()); check that this gives the same op now, when the
+    # author can still fix it, rather than when someone loads the file.
+    key = (type(op), repr(encoded))
+    if key not in checked:
+        try:
+            rebuilt = type(op)(**{k: decode_value(v) for k, v in encoded.items()}).attributes()
+            same = {k: encode_value(v) for k, v in rebuilt.items()} == encoded
+        except Exception as e:  # a custom op's __init__ may raise anything
+            raise CodecError(
+                f"{type(op).__name__}(**{attrs!r}) fails ({type(e).__name__}: {e}); an op must be "
+                f"rebuildable from attributes(): make __init__ accept them or override attributes()"
+            ) from None
+        if not same:
+            raise CodecError(
+                f"{type(op).__name__}(**{attrs!r}) has attributes {rebuilt!r}, not {attrs!r}; an op must be "
+                f"rebuildable from attributes(): make __init__ accept them or override attributes()"
+            )
+        checked[key] = None
+    return encoded
+
+
+def _write_archive(f: IO[bytes], text: str, arrays: dict[str, np.ndarray[Any, Any]]) -> None:
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+        info = zipfile.ZipInfo(GRAPH_ENTRY, date_time=_FIXED_TIME)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        zf.writestr(info, text.encode("utf-8"))
+        for key, arr in arrays.items():
+            # Arrays are stored, not deflated: their size in the archive is their real size, which
+            # the loader checks before it allocates anything.
+            info = zipfile.ZipInfo(_array_entry(key), date_time=_FIXED_TIME)
+            with zf.open(info, "w", force_zip64=arr.nbytes > 2**30) as out:
+                np.lib.format.write_array(out, arr, allow_pickle=False)
+
+
+# --- loading ------------------------------------------------------------------------------------------
+
+
+def load(path: PathOrFile) -> Graph:
+    """Read a graph written by ``tg.save``; a damaged or hostile file raises ``tg.FormatError``."""
+    source = os.fspath(path) if isinstance(path, (str, os.PathLike)) else "<stream>"
+    with _gc_paused(), _open_archive(path, source) as zf:
+        description = _read_description(zf, source)
+        records, outputs = parse_description(description, source)
+        arrays = _read_arrays(zf, records, source)
+        return _build(records, outputs, arrays, source)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Loading allocates many long-lived objects and frees none; each automatic collection would
+    # traverse everything built so far, which makes loading a big graph several times slower.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def _open_archive(path: PathOrFile, source: str) -> Iterator[zipfile.ZipFile]:
+    if isinstance(path, (str, os.PathLike)) and not os.path.isfile(path):
+        raise FileNotFoundError(f"no such file: {source}")
+    try:
+        zf = zipfile.ZipFile(path)
+    except _ARCHIVE_ERRORS as e:
+        raise FormatError(f"{source} is not a tinygraph file (not a readable zip archive: {e})") from None
+    try:
+        names = [i.filename for i in zf.infolist()]
+        if len(set(names)) != len(names):
+            raise FormatError(f"{source}: the archive lists some entries twice")
+        yield zf
+    finally:
+        zf.close()
+
+
+def _read_description(zf: zipfile.ZipFile, source: str) -> Any:
+    try:
+        info = zf.getinfo(GRAPH_ENTRY)
+    except KeyError:
+        raise FormatError(f"{source} is not a tinygraph file: it has no {GRAPH_ENTRY}") from None
+    if info.file_size > MAX_JSON_BYTES:
+        raise FormatError(f"{source}: {GRAPH_ENTRY} is {info.file_size} bytes, over the {MAX_JSON_BYTES}-byte limit")
+    try:
+        with zf.open(info) as f:
+            raw = f.read(MAX_JSON_BYTES + 1)
+        text = raw.decode("utf-8")
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
+    except FormatError:
+        raise
+    except _ARCHIVE_ERRORS as e:
+        raise FormatError(f"{source}: {GRAPH_ENTRY} is damaged: {type(e).__name__}: {e}") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise FormatError(f"{GRAPH_ENTRY} has an object with a repeated key: {sorted(k for k, _ in pairs)[:10]}")
+    return out
+
+
+def _no_constants(word: str) -> Any:
+    raise FormatError(f"{GRAPH_ENTRY} uses {word}, which is not JSON")
+
+
+def _read_arrays(zf: zipfile.ZipFile, records: list[NodeRecord], source: str) -> dict[str, np.ndarray[Any, Any]]:
+    expected = {GRAPH_ENTRY}
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    for rec in records:
+        if rec.array is None:
+            continue
+        if not _ARRAY_KEY.match(rec.array):
+            raise FormatError(f"{source}: node {rec.id} names array {rec.array!r}: keys are 1-64 of [A-Za-z0-9_.-]")
+        entry = _array_entry(rec.array)
+        if entry in expected:
+            raise FormatError(f"{source}: node {rec.id} shares array {rec.array!r} with another node")
+        expected.add(entry)
+        arrays[rec.array] = _read_array(zf, entry, rec, source)
+    extra = sorted(set(zf.namelist()) - expected)
+    if extra:
+        raise FormatError(f"{source}: unexpected entries in the archive: {', '.join(map(repr, extra[:5]))}")
+    return arrays
+
+
+def _read_array(zf: zipfile.ZipFile, entry: str, rec: NodeRecord, source: str) -> np.ndarray[Any, Any]:
+    where = f"{source}: array {entry!r} of node {rec.id}"
+    try:
+        info = zf.getinfo(entry)
+    except KeyError:
+        raise FormatError(f"{where} is missing from the archive") from None
+    if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
+        raise FormatError(f"{where} is compressed; arrays must be stored uncompressed")
+    try:
+        with zf.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise FormatError(f"{where} uses .npy format version {version}; expected 1.0 or 2.0")
+            try:
+                name = dtype_name(dtype)
+            except CodecError as e:
+                raise FormatError(f"{where}: {e}") from None
+            if name != rec.dtype.name or tuple(shape) != rec.shape:
+                raise FormatError(
+                    f"{where} holds {name}{list(shape)} but the node declares {rec.dtype.name}{list(rec.shape)}"
+                )
+            nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if nbytes > MAX_ARRAY_BYTES or f.tell() + nbytes != info.file_size:
+                raise FormatError(
+                    f"{where}: its header declares {nbytes} bytes of data but the entry holds "
+                    f"{info.file_size - f.tell()} (limit {MAX_ARRAY_BYTES})"
+                )
+            data = f.read(nbytes)
+            f.read(1)  # reach the end of the entry so zipfile checks its CRC
+    except FormatError:
+        raise
+    except _ARCHIVE_ERRORS as e:
+        raise FormatError(f"{where} is damaged: {type(e).__name__}: {e}") from None
+    if len(data) != nbytes:
+        raise FormatError(f"{where} is truncated")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _build(records: list[NodeRecord], outputs: list[int], arrays: dict[str, np.ndarray[Any, Any]],
+           source: str) -> Graph:
+    built: dict[int, Node] = {}
+    site = Site(source, 0, "tg.load")
+    for rec in records:  # parse_description returns them in a topological order
+        inputs = tuple(built[i] for i in rec.inputs)
+        op, spec = _make_op(rec, inputs, arrays, source)
+        declared = Spec(rec.shape, rec.dtype, rec.weak)
+        if spec.shape != declared.shape or spec.weak != declared.weak or not _same_dtype(spec.dtype, rec.dtype):
+            raise FormatError(
+                f"{source}: node {rec.id} ({rec.op}) declares {format_spec(declared)}"
+                f"{' (weak)' if declared.weak else ''} but its op and inputs give {format_spec(spec)}"
+                f"{' (weak)' if spec.weak else ''}"
+            )
+        node = Node(op, inputs, spec, rec.name, site)
+        node.scope = rec.scope
+        built[rec.id] = node
+    try:
+        return Graph([built[i] for i in outputs])
+    except GraphError as e:
+        raise FormatError(f"{source}: {e}") from None
+
+
+def _same_dtype(actual: np.dtype[Any], declared: np.dtype[Any]) -> bool:
+    # A parameter saved from a byte-swapped array comes back byte-swapped, bit for bit.
+    return actual == declared or actual.newbyteorder("=") == declared
+
+
+def _make_op(rec: NodeRecord, inputs: tuple[Node, ...], arrays: dict[str, np.ndarray[Any, Any]],
+             source: str) -> tuple[Op, Spec]:
+    where = f"{source}: node {rec.id} ({rec.op})"
+    try:
+        cls = registry.lookup_op(rec.op)
+    except GraphError as e:
+        raise FormatError(f"{where}: {e}") from None
+    if cls.arity is not None and len(inputs) != cls.arity:
+        raise FormatError(f"{where} has {len(inputs)} input(s); the op takes {cls.arity}")
+    if cls in (Input, Parameter, Constant) and rec.attributes:
+        raise FormatError(f"{where}: {cls.__name__} nodes have no attributes, got {sorted(rec.attributes)[:5]}")
+    try:
+        if cls is Input:
+            if rec.name is None:
+                raise FormatError(f"{where}: an input needs a name")
+            op: Op = Input(rec.shape, rec.dtype)
+            return op, Spec(rec.shape, rec.dtype)
+        if cls is Parameter:
+            if rec.array is None or rec.has_value:
+                raise FormatError(f"{where}: a parameter needs an array and no scalar value")
+            op = Parameter(arrays[rec.array])
+            return op, Spec(op.value.shape, op.value.dtype)
+        if cls is Constant:
+            if (rec.array is None) == (not rec.has_value):
+                raise FormatError(f"{where}: a constant needs either an array or a scalar value, not both")
+            value = arrays[rec.array] if rec.array is not None else decode_scalar(rec.value)
+            op = Constant(value)
+            return op, spec_of_value(op.value)
+        if rec.array is not None or rec.has_value:
+            raise FormatError(f"{where}: only parameters and constants hold a value")
+        attributes = {k: decode_value(v) for k, v in rec.attributes.items()}
+    except FormatError:
+        raise
+    except Exception as e:
+        raise FormatError(f"{where}: invalid node: {type(e).__name__}: {e}") from None
+    try:
+        op = cls(**attributes)
+    except Exception as e:  # the class's own __init__ decides what is valid
+        raise FormatError(f"{where}: {rec.op}(**{attributes!r:.200}) fails: {type(e).__name__}: {e}") from None
+    try:
+        spec = op.infer(*(n.spec for n in inputs))
+    except Exception as e:
+        shapes = ", ".join(format_spec(n.spec) for n in inputs)
+        raise FormatError(f"{where}: its op rejects its inputs ({shapes}): {type(e).__name__}: {e}") from None
+    if not isinstance(spec, Spec):
+        raise FormatError(f"{where}: {rec.op}.infer returned {type(spec).__name__}, not a Spec")
+    return op, spec
+
+
+def dumps(outputs: Outputs) -> bytes:
+    """The bytes ``save`` would write: handy for tests and for sending a graph over a wire."""
+    buffer = io.BytesIO()
+    save(outputs, buffer)
+    return buffer.getvalue()
+
+
+def loads(data: bytes) -> Graph:
+    """The graph in ``data``, bytes written by ``dumps`` or ``save``."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"loads needs bytes, got {type(data).__name__}")
+    return load(io.BytesIO(bytes(data)))

@@ -338,3 +338,14 @@ def test_save_and_load_through_file_objects(tmp_path):
     with open(tmp_path / "net.tg", "rb") as f:
         loaded = tg.load(f)
     assert str(loaded) == str(tg.Graph(y))
+
+
+def test_nan_constants_keep_their_sign_and_payload():
+    import struct
+
+    odd_nan = struct.unpack(">d", bytes.fromhex("fff8000000000123"))[0]
+    x = tg.input("x", shape=(2,))
+    y = x + odd_nan
+    (c,) = [n for n in tg.Graph(tg.loads(tg.dumps(y))).nodes if isinstance(n.op, tg.ops.Constant)]
+    assert type(c.value) is float
+    assert struct.pack(">d", c.value).hex() == "fff8000000000123"

@@ -2,7 +2,7 @@
 
 Plain JSON where it is unambiguous (null, booleans, ints, finite floats, strings,
 lists); a one-key object tags everything else (``{"tuple": [...]}``,
-``{"float": "nan"}``, ``{"complex": [re, im]}``, ``{"dict": {...}}``,
+``{"float": "inf"}``, ``{"float": "nan:7ff8000000000000"}``, ``{"complex": [re, im]}``, ``{"dict": {...}}``,
 ``{"dtype": "float32"}``), so every value comes back with its exact Python type
 and, for floats, its exact bits (JSON numbers are written with ``repr``, which
 round-trips every finite float).
@@ -11,6 +11,7 @@ round-trips every finite float).
 from __future__ import annotations
 
 import math
+import struct
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,12 @@ def parse_dtype(name: Any) -> np.dtype[Any]:
 
 
 def _encode_float(f: float) -> Any:
-    return f if math.isfinite(f) else {"float": repr(f)}
+    if math.isfinite(f):
+        return f
+    if f in (math.inf, -math.inf):
+        return {"float": repr(f)}
+    # A NaN's sign and payload are bits like any other: keep them, as the arrays in the file do.
+    return {"float": "nan:" + struct.pack(">d", f).hex()}
 
 
 def encode_value(value: Any, depth: int = 0) -> Any:
@@ -90,8 +96,15 @@ def _decode_float(data: Any) -> float:
         return data
     if isinstance(data, int) and not isinstance(data, bool):
         return float(data)
-    if isinstance(data, dict) and list(data) == ["float"] and data["float"] in _FLOAT_WORDS:
-        return _FLOAT_WORDS[data["float"]]
+    if isinstance(data, dict) and list(data) == ["float"] and isinstance(data["float"], str):
+        word = data["float"]
+        if word in _FLOAT_WORDS:
+            return _FLOAT_WORDS[word]
+        bits = word.removeprefix("nan:")
+        if bits != word and len(bits) == 16 and all(c in "0123456789abcdef" for c in bits):
+            value: float = struct.unpack(">d", bytes.fromhex(bits))[0]
+            if math.isnan(value):
+                return value
     raise CodecError(f"expected a float, got {data!r:.60}")
 
 

@@ -182,7 +182,12 @@ class _Reduction(Op):
     reducer: ClassVar[Any]
 
     def __init__(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> None:
-        self.axis = axis if axis is None or isinstance(axis, int) else tuple(int(a) for a in axis)
+        # numpy integers (np.int64(0)) are accepted as axes, as numpy itself accepts them.
+        self.axis: int | tuple[int, ...] | None = (
+            axis if axis is None
+            else int(axis) if isinstance(axis, (int, np.integer))
+            else tuple(int(a) for a in axis)
+        )
         self.keepdims = bool(keepdims)
 
     def forward(self, a: Any) -> Any:

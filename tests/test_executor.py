@@ -50,8 +50,9 @@ def test_same_graph_many_times_with_different_feeds():
 
 
 def test_graph_without_inputs_needs_no_feeds():
-    W = tg.parameter(np.arange(4.0).reshape(2, 2))
-    np.testing.assert_array_equal(tg.evaluate(W @ W + 1), np.arange(4.0).reshape(2, 2) @ np.arange(4.0).reshape(2, 2) + 1)
+    w = np.arange(4.0).reshape(2, 2)
+    W = tg.parameter(w)
+    np.testing.assert_array_equal(tg.evaluate(W @ W + 1), w @ w + 1)
     np.testing.assert_array_equal(tg.evaluate(tg.constant(2.0) * 3), 6.0)
 
 

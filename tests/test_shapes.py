@@ -110,7 +110,8 @@ def _np_softmax(a):
      (lambda i, f: f * i, None), (lambda i, f: i - f / 2, None),
      (lambda i, f: tg.sigmoid(i), lambda i, f: _np_sigmoid(i)), (lambda i, f: tg.mean(i), lambda i, f: np.mean(i)),
      (lambda i, f: tg.sum(i), lambda i, f: np.sum(i)), (lambda i, f: tg.exp(i), lambda i, f: np.exp(i)),
-     (lambda i, f: tg.relu(i), lambda i, f: np.maximum(i, 0)), (lambda i, f: tg.softmax(i), lambda i, f: _np_softmax(i))],
+     (lambda i, f: tg.relu(i), lambda i, f: np.maximum(i, 0)),
+     (lambda i, f: tg.softmax(i), lambda i, f: _np_softmax(i))],
 )
 def test_integer_promotion_matches_numpy(build, reference):
     iv, fv = np.arange(3, dtype=np.int32), np.ones(3, np.float32)

@@ -110,3 +110,19 @@ def test_kind_may_be_set_explicitly():
 
     x = tg.input("x", shape=(2,))
     assert tg.Graph(Gelu()(x)).nodes[-1].name == "gelu_tanh_0"
+
+
+def test_array_attributes_keep_the_listing_one_line_per_node():
+    class Scale(tg.Op):
+        def __init__(self, weights):
+            self.weights = weights
+
+        def forward(self, a):
+            return a * self.weights
+
+    x = tg.input("x", shape=(3, 3))
+    node = Scale(np.ones((3, 3)))(x)
+    listing = str(tg.Graph(node))
+    assert "scale_0: f64[3,3] = scale[weights=f64[3,3]](x)" in listing
+    assert len(listing.splitlines()) == 3
+    assert "\n" not in repr(node) and "\n" not in repr(node.op)

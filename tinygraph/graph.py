@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import GraphError
 from .node import Node
-from .op import Constant, Input, Parameter
+from .op import Constant, Input, Parameter, format_attribute
 from .shapes import format_spec
 
 Outputs = Union[Node, Sequence[Node], "Graph"]
@@ -161,7 +161,8 @@ class Graph:
         """One listing line: ``add_1: f64[?,4] = add(matmul_0, b1)``."""
         op = node.op
         attrs = op.attributes()
-        head = op.kind + ("[" + ", ".join(f"{k}={v!r}" for k, v in attrs.items()) + "]" if attrs else "")
+        shown = ", ".join(f"{k}={format_attribute(v)}" for k, v in attrs.items())
+        head = op.kind + (f"[{shown}]" if attrs else "")
         if isinstance(op, Input):
             head = "input"
         elif isinstance(op, Constant):

@@ -58,6 +58,7 @@ def test_graph_without_inputs_needs_no_feeds():
 
 class CountingExecutor(tg.Executor):
     def __init__(self):
+        super().__init__()
         self.calls = Counter()
         self.order = []
 
@@ -81,6 +82,19 @@ def test_only_needed_nodes_are_computed_each_once_in_topological_order():
         for i in node.inputs:
             if i is not x:
                 assert position[i] < position[node]
+
+
+def test_shared_nodes_of_several_outputs_are_computed_once():
+    x, a, y, unused = diamond()
+    ex = CountingExecutor()
+    out_y, out_a, out_u = ex.run([y, a, unused], {x: np.ones((2, 3))})
+    assert all(count == 1 for count in ex.calls.values())
+    assert set(ex.calls) == set(tg.Graph([y, a, unused]).nodes) - {x}
+    np.testing.assert_allclose(out_a, np.exp(np.ones((2, 3))))
+    np.testing.assert_allclose(out_u, 0.0)
+    # the executor keeps no state between runs: a second run counts the same again
+    ex.run(y, {x: np.zeros((1, 3))})
+    assert ex.calls[a] == 2 and ex.calls[unused] == 1
 
 
 def test_observers_see_every_needed_node_once_after_it_is_computed():

@@ -129,3 +129,13 @@ def test_graph_nodes_are_topological():
     for node in g.nodes:
         for i in node.inputs:
             assert position[i] < position[node]
+
+
+def test_an_input_keeps_its_name_when_another_node_shares_it():
+    p = tg.parameter(np.ones(2), name="x")  # comes first in topological order
+    x = tg.input("x", shape=(2,))
+    y = p + x
+    g = tg.Graph(y)
+    assert g.name_of(x) == "x" and g.name_of(p) == "x_1"
+    assert g.input_named("x") is x
+    np.testing.assert_array_equal(tg.evaluate(y, {"x": np.zeros(2)}), [1.0, 1.0])

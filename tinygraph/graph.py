@@ -84,7 +84,9 @@ class Graph:
         names: dict[Node, str] = {}
         taken: set[str] = set()
         inputs_named: dict[str, Node] = {}
-        for node in self.nodes:
+        # Inputs claim their names first: feeds look them up by name, so a parameter that
+        # happens to share an input's name must be the one renamed (x -> x_1), never the input.
+        for node in (*self.inputs, *(n for n in self.nodes if not isinstance(n.op, Input))):
             given = node.user_name
             if given is None:
                 continue

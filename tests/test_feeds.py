@@ -152,3 +152,25 @@ def test_parameter_values_are_never_modified_by_evaluation():
     assert np.isfinite(vals)
     np.testing.assert_array_equal(user_W, copy_W)
     np.testing.assert_array_equal(W.value, copy_W)
+
+
+def test_writeable_user_arrays_are_not_modified_either():
+    # A read-only array would make an in-place write fail loudly; a writeable one must not be
+    # silently used as scratch space by the executor either.
+    x = tg.input("x", shape=(None, 3))
+    W = tg.parameter(np.full((3, 3), 0.5), name="W")
+    h = x
+    for _ in range(4):
+        h = tg.sigmoid(h @ W + 1.0) * 2.0 - h
+    v = np.random.default_rng(3).standard_normal((4, 3))
+    before = v.copy()
+    outs = tg.evaluate([h, x * 1.0, -x, tg.exp(x)], {x: v})
+    np.testing.assert_array_equal(v, before)
+    again = tg.evaluate([h, x * 1.0, -x, tg.exp(x)], {"x": v})
+    for a, b in zip(outs, again):
+        np.testing.assert_array_equal(a, b)
+    # earlier results are not overwritten by later runs
+    kept = [o.copy() for o in outs]
+    tg.evaluate([h, x * 1.0, -x, tg.exp(x)], {x: v * 7})
+    for a, b in zip(outs, kept):
+        np.testing.assert_array_equal(a, b)

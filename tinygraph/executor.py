@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ExecutionError, FeedError, GraphError
 from .graph import Graph, Outputs
-from .node import Node, creation_site
+from .node import Node
 from .op import Input
 from .shapes import fits, format_spec
 
@@ -120,18 +120,14 @@ def resolve_feeds(graph: Graph, feeds: Feeds | None) -> dict[Node, Any]:
     if feeds is None:
         feeds = {}
     if not isinstance(feeds, Mapping):
-        raise FeedError(
-            f"feeds must be a mapping of input nodes or names to arrays, got {type(feeds).__name__} "
-            f"(passed at {creation_site().describe()})"
-        )
+        raise FeedError(f"feeds must be a mapping of input nodes or names to arrays, got {type(feeds).__name__}")
     resolved: dict[Node, Any] = {}
     for key, value in feeds.items():
         if isinstance(key, str):
             try:
                 node = graph.input_named(key)
             except GraphError as e:
-                # No node to point at: point at the call that passed the feeds instead.
-                raise FeedError(f"unknown input name in feeds: {e} (passed at {creation_site().describe()})") from None
+                raise FeedError(f"unknown input name in feeds: {e}") from None
         elif isinstance(key, Node):
             if not isinstance(key.op, Input):
                 raise FeedError(
@@ -142,15 +138,9 @@ def resolve_feeds(graph: Graph, feeds: Feeds | None) -> dict[Node, Any]:
                 continue  # an input these outputs don't need: harmless, e.g. one feed dict for many outputs
             node = key
         else:
-            raise FeedError(
-                f"feed keys must be input nodes or names, got {type(key).__name__}: {key!r} "
-                f"(passed at {creation_site().describe()})"
-            )
+            raise FeedError(f"feed keys must be input nodes or names, got {type(key).__name__}: {key!r}")
         if node in resolved:
-            raise FeedError(
-                f"input {graph.name_of(node)!r} is fed twice (by node and by name) "
-                f"(passed at {creation_site().describe()})"
-            )
+            raise FeedError(f"input {graph.name_of(node)!r} is fed twice (by node and by name)")
         resolved[node] = check_feed(node, graph.name_of(node), value)
     missing = [graph.name_of(n) for n in graph.inputs if n not in resolved]
     if missing:

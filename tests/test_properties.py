@@ -45,10 +45,13 @@ class Builder:
         rank = self.draw(st.integers(0, 3))
         shape = tuple(self.draw(st.integers(1, 3)) for _ in range(rank))
         declared = tuple(None if self.draw(st.booleans()) else d for d in shape)
-        dtype = self.draw(st.sampled_from([np.float64, np.float32]))
+        dtype = self.draw(st.sampled_from([np.float64, np.float32, np.float64, np.float32, np.int64, np.int32]))
         magnitude = self.draw(st.floats(0.5, 2.0))
         rng = np.random.default_rng(self.draw(st.integers(0, 2**32 - 1)))
-        value = (rng.uniform(0.5, 1.5, shape) * rng.choice([-magnitude, magnitude], shape)).astype(dtype)
+        if np.dtype(dtype).kind == "i":
+            value = rng.integers(1, 4, shape).astype(dtype) * rng.choice([-1, 1], shape).astype(dtype)
+        else:
+            value = (rng.uniform(0.5, 1.5, shape) * rng.choice([-magnitude, magnitude], shape)).astype(dtype)
         node = tg.input(f"in{k}", shape=declared, dtype=dtype)
         self.feeds[node] = value
         self.pool.append((node, value))
@@ -150,7 +153,7 @@ def expressions(draw):
 
 
 def tolerance(node):
-    return 2e-5 if node.dtype == np.float32 else 1e-12
+    return 0 if node.dtype.kind == "i" else 2e-5 if node.dtype == np.float32 else 1e-12
 
 
 @SETTINGS

@@ -144,7 +144,10 @@ def resolve_feeds(graph: Graph, feeds: Feeds | None) -> dict[Node, Any]:
         resolved[node] = check_feed(node, graph.name_of(node), value)
     missing = [graph.name_of(n) for n in graph.inputs if n not in resolved]
     if missing:
-        wanted = ", ".join(f"{graph.name_of(n)}: {format_spec(n.spec)}" for n in graph.inputs if n not in resolved)
+        wanted = ", ".join(
+            f"{graph.name_of(n)}: {format_spec(n.spec)} (declared at {n.site.describe()})"
+            for n in graph.inputs if n not in resolved
+        )
         raise FeedError(f"missing feed for input(s) {', '.join(map(repr, missing))}; expected {wanted}")
     return resolved
 
@@ -153,25 +156,39 @@ def check_feed(node: Node, name: str, value: Any) -> Any:
     """``value`` as an array fitting ``node``'s declaration, or a ``FeedError`` saying why not."""
     spec = node.spec
     expected = format_spec(spec)
+    declared = f"(input declared at {node.site.describe()})"
     if isinstance(value, np.ndarray):
         arr = value
         if arr.dtype.kind != spec.dtype.kind:
             raise FeedError(
                 f"input {name!r} expects {expected} ({spec.dtype}); got an array of dtype {arr.dtype} "
-                f"and shape {arr.shape}: convert it, e.g. with .astype(np.{spec.dtype})"
+                f"and shape {arr.shape}: convert it, e.g. with .astype(np.{spec.dtype}) {declared}"
             )
-        if arr.dtype != spec.dtype:
-            arr = arr.astype(spec.dtype)  # same kind, other width: a converted copy, never in place
     else:
         try:
-            arr = np.asarray(value, dtype=spec.dtype)
-        except (TypeError, ValueError, OverflowError) as e:
+            arr = np.asarray(value)
+        except (TypeError, ValueError) as e:
             raise FeedError(
-                f"input {name!r} expects {expected}; cannot convert the {type(value).__name__} fed: {e}"
+                f"input {name!r} expects {expected}; cannot convert the {type(value).__name__} fed: {e} {declared}"
             ) from None
+        # Lists and scalars may widen ([1, 2] feeds a float input) but never lose their kind:
+        # 1.5 fed to an int input would silently become 1, and a str is not a number at all.
+        if arr.dtype.kind not in "biufc":
+            raise FeedError(
+                f"input {name!r} expects {expected} ({spec.dtype}); the {type(value).__name__} fed is not "
+                f"numeric (it converts to {arr.dtype}) {declared}"
+            )
+        if arr.dtype.kind != spec.dtype.kind and not np.can_cast(arr.dtype, spec.dtype, casting="same_kind"):
+            raise FeedError(
+                f"input {name!r} expects {expected} ({spec.dtype}); the {type(value).__name__} fed converts "
+                f"to {arr.dtype}, which cannot become {spec.dtype} without changing its values {declared}"
+            )
+    if arr.dtype != spec.dtype:
+        arr = arr.astype(spec.dtype)  # same kind, other width: a converted copy, never in place
     if not fits(spec, arr.shape):
         raise FeedError(
-            f"input {name!r} expects {expected} (rank {spec.ndim}); got {format_spec_of(arr)} (shape {arr.shape})"
+            f"input {name!r} expects {expected} (rank {spec.ndim}); got {format_spec_of(arr)} (shape {arr.shape}) "
+            f"{declared}"
         )
     return arr
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import GraphError
 from .node import Node
-from .op import Constant, Input, Parameter
+from .op import Constant, Input, Parameter, format_attribute
 from .shapes import format_spec
 
 Outputs = Union[Node, Sequence[Node], "Graph"]
@@ -84,7 +84,9 @@ class Graph:
         names: dict[Node, str] = {}
         taken: set[str] = set()
         inputs_named: dict[str, Node] = {}
-        for node in self.nodes:
+        # Inputs claim their names first: feeds look them up by name, so a parameter that
+        # happens to share an input's name must be the one renamed (x -> x_1), never the input.
+        for node in (*self.inputs, *(n for n in self.nodes if not isinstance(n.op, Input))):
             given = node.user_name
             if given is None:
                 continue
@@ -161,7 +163,8 @@ class Graph:
         """One listing line: ``add_1: f64[?,4] = add(matmul_0, b1)``."""
         op = node.op
         attrs = op.attributes()
-        head = op.kind + ("[" + ", ".join(f"{k}={v!r}" for k, v in attrs.items()) + "]" if attrs else "")
+        shown = ", ".join(f"{k}={format_attribute(v)}" for k, v in attrs.items())
+        head = op.kind + (f"[{shown}]" if attrs else "")
         if isinstance(op, Input):
             head = "input"
         elif isinstance(op, Constant):

@@ -73,7 +73,7 @@ class Op:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.attributes().items())
+        args = ", ".join(f"{k}={format_attribute(v)}" for k, v in self.attributes().items())
         return f"{type(self).__name__}({args})"
 
     # --- building -------------------------------------------------------------------------------
@@ -104,6 +104,13 @@ class Op:
     def set_value(self, node: Node, value: Any) -> None:
         """Replace the value a leaf holds; only parameters allow it."""
         raise AttributeError(f"{node.name} is a {self.kind} node: only parameters can be assigned a value")
+
+
+def format_attribute(value: Any) -> str:
+    """An attribute as shown in listings and reprs: on one line, arrays as their spec (``f64[3,3]``)."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return format_spec(spec_of_value(value))
+    return " ".join(repr(value).split())
 
 
 def _frozen_copy(value: Any, dtype: Any = None) -> np.ndarray[Any, Any]:

@@ -133,8 +133,8 @@ class Sigmoid(Op):
     arity = 1
 
     def forward(self, a: Any) -> Any:
-        """The textbook formula, bit for bit; exp's overflow to inf is harmless here (1/inf == 0)."""
-        with np.errstate(over="ignore"):
+        """The textbook formula, bit for bit; exp's overflow to inf (1/inf == 0) and underflow to 0 are harmless."""
+        with np.errstate(over="ignore", under="ignore"):
             return np.reciprocal(np.add(1, np.exp(np.negative(a))))
 
     def infer(self, a: Spec) -> Spec:
@@ -167,7 +167,8 @@ class Softmax(Op):
 
     def forward(self, a: Any) -> Any:
         """Stable softmax."""
-        e = np.exp(np.subtract(a, np.max(a, axis=self.axis, keepdims=True)))
+        with np.errstate(under="ignore"):  # exp of a large negative shift is 0, which is the right answer
+            e = np.exp(np.subtract(a, np.max(a, axis=self.axis, keepdims=True)))
         return np.divide(e, np.sum(e, axis=self.axis, keepdims=True))
 
     def infer(self, a: Spec) -> Spec:
@@ -181,7 +182,12 @@ class _Reduction(Op):
     reducer: ClassVar[Any]
 
     def __init__(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> None:
-        self.axis = axis if axis is None or isinstance(axis, int) else tuple(int(a) for a in axis)
+        # numpy integers (np.int64(0)) are accepted as axes, as numpy itself accepts them.
+        self.axis: int | tuple[int, ...] | None = (
+            axis if axis is None
+            else int(axis) if isinstance(axis, (int, np.integer))
+            else tuple(int(a) for a in axis)
+        )
         self.keepdims = bool(keepdims)
 
     def forward(self, a: Any) -> Any:

@@ -23,6 +23,7 @@ Shape = tuple[Dim, ...]
 
 # numpy 2 accepts these Python types in resolve_dtypes as stand-ins for weak scalars.
 _WEAK_TYPES: dict[str, type] = {"i": int, "u": int, "f": float, "c": complex}
+_WEAK_VALUES: dict[str, Any] = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,10 @@ def ufunc_dtype(ufunc: np.ufunc, *specs: Spec) -> np.dtype[Any]:
 
 def result_dtype(*specs: Spec) -> np.dtype[Any]:
     """``np.result_type`` of the operands, with Python scalars weak."""
+    # np.result_type treats the *type* float as float64 (strong); only a scalar *value* is weak.
     try:
-        return np.dtype(np.result_type(*(_dtype_arg(s) if s.weak else s.dtype for s in specs)))
+        return np.dtype(np.result_type(*(_WEAK_VALUES.get(s.dtype.kind, s.dtype) if s.weak else s.dtype
+                                         for s in specs)))
     except TypeError as e:
         raise ShapeError(f"no common dtype for ({', '.join(str(s.dtype) for s in specs)}): {e}") from None
 

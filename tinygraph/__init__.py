@@ -9,8 +9,9 @@
 """
 
 from . import nn, ops
-from .errors import ExecutionError, FeedError, GraphError, ShapeError
+from .errors import ExecutionError, FeedError, GraphError, GraphvizNotFoundError, ShapeError
 from .executor import Executor, Plan, evaluate, trace
+from .export import render, to_dot
 from .graph import Graph
 from .node import Node, Site, scope
 from .op import Op, constant, input, parameter
@@ -44,7 +45,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "nn", "ops",
-    "GraphError", "ShapeError", "FeedError", "ExecutionError",
+    "GraphError", "ShapeError", "FeedError", "ExecutionError", "GraphvizNotFoundError",
+    "to_dot", "render",
     "Executor", "Plan", "evaluate", "trace",
     "Graph", "Node", "Site", "scope", "Op", "Spec",
     "input", "parameter", "constant",

@@ -17,3 +17,7 @@ class FeedError(GraphError):
 
 class ExecutionError(GraphError):
     """An op's ``forward`` raised; the original exception is chained as ``__cause__``."""
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Drawing needs Graphviz's ``dot`` program and it is not installed (or not on ``PATH``)."""

@@ -203,7 +203,8 @@ def neuron_diagram(
                 v = float(link.b[j])
                 attrs = _edge_attrs(v, bscale, weights, weight_labels, f"{link.b_name}[{j}] = {v:.4g}")
                 root.edge(f"L{k}_bias", f"L{k + 1}_{j}", style="dashed", **attrs)
-    caption = [dot.html_text(title if title is not None else "-".join(str(c.size) for c in columns) + " network")]
+    name = title if title is not None else "-".join(str(c.size) for c in columns) + " network"
+    caption = [dot.font(" ", size=8), dot.html_text(name)]
     if param_counts:
         caption.append(dot.font(dot.count_label(sum(c.params for c in columns)), size=10, color=dot.SUBTLE))
     if weights:

@@ -23,7 +23,7 @@ from .errors import GraphError
 from .graph import Graph
 from .node import Node
 from .op import Constant, Input, Parameter
-from .ops import Add, Mul
+from .ops import Add, Div, MatMul, Mul, Pow, Sub
 from .shapes import Spec, dtype_name
 
 Scope = tuple[str, ...]
@@ -31,6 +31,8 @@ Scope = tuple[str, ...]
 # Operand order is irrelevant for these; every other op with two or more operands
 # labels its edges a, b, c... (MatMul, Sub, Div, Pow, and custom ops by default).
 COMMUTATIVE: tuple[type, ...] = (Add, Mul)
+#: How the lettered operands combine, shown under the op's name: ``matmul_0 = a @ b``.
+FORMULAS: dict[type, str] = {MatMul: "a @ b", Sub: "a - b", Div: "a / b", Pow: "a ** b"}
 _MIXED: Scope = ("\x00mixed",)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -164,7 +166,8 @@ class _Drawing:
             title = type(op).dot_label(op)
             if len(title) > 60:
                 title = title[:57] + "..."
-            sub = name
+            formula = FORMULAS.get(type(op))
+            sub = f"{name} = {formula}" if formula and len(node.inputs) == 2 else name
         if node in self.outputs:
             sub += " · output"
         lines = [f"<B>{dot.html_text(title)}</B>", dot.font(dot.html_text(sub), **small)]
@@ -266,14 +269,20 @@ def op_diagram(
         sub.attr("graph", label=dot.html_label([f"<B>{dot.html_text(text)}</B>"]), labeljust="l",
                  style="rounded,filled", fillcolor="#f7f8fa", color="#a7b0be", fontsize="11")
         bodies[path] = sub
-    drawn_boxes: set[Scope] = set()
+    sole_user: dict[Node, Node | None] = {}
     for node in nodes:
         path = d.where[node]
-        box = d.roots.get(path)
-        if box is None:
+        if d.roots.get(path) is None:
             bodies[path].node(f"n{d.index[node]}", label=d.label(node), **d.attrs(node))
-        elif box not in drawn_boxes:
-            drawn_boxes.add(box)
+        for operand in node.inputs:
+            if isinstance(operand.op, (Parameter, Constant)):
+                sole_user[operand] = node if sole_user.get(operand, node) is node else None
+    # A weight used by one op is drawn beside it (same rank), so the data path stays a straight
+    # line from input to output instead of zigzagging around the weights' columns.
+    for leaf, user in sole_user.items():
+        path = d.where[leaf]
+        if user is not None and leaf not in d.hidden and d.where[user] == path and path not in d.roots:
+            bodies[path].body.append(f"\t{{rank=same; n{d.index[leaf]} n{d.index[user]}}}\n")
     for box in d.box_ids:
         inside = members[box]
         inside_set = set(inside)
@@ -309,13 +318,14 @@ def op_diagram(
                 if (src, dst) in seen_edges:
                     continue
                 seen_edges.add((src, dst))
-            text = d.spec(operand) if shapes else ""
+            text = dot.html_text(d.spec(operand)) if shapes else ""
             if ordered and not collapsed:
-                text = f"{operand_letter(k)}  {text}" if text else operand_letter(k)
-            if text:
-                root.edge(src, dst, label=dot.html_label([dot.html_text(text)]))
-            else:
-                root.edge(src, dst)
+                text = f"<B>{operand_letter(k)}</B> " + text
+            attrs = {"label": dot.html_label([text])} if text else {}
+            if not isinstance(operand.op, (Parameter, Constant)):
+                # Heavier data-flow edges: dot keeps them short and straight, weights hang off the side.
+                attrs["weight"] = "4"
+            root.edge(src, dst, **attrs)
 
     caption = [dot.html_text(title)] if title else []
     if param_counts and graph.parameters:

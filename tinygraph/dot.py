@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import pathlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import graphviz
@@ -83,6 +83,32 @@ def font(text: str, size: int | None = None, color: str | None = None, face: str
 def html_label(lines: Iterable[str]) -> str:
     """An HTML-like label from already-escaped, already-formatted lines."""
     return "<" + "<BR/>".join(lines) + ">"
+
+
+_ATTR_CACHE: dict[tuple[str, str], str] = {}
+
+
+def _attr(key: str, value: str) -> str:
+    if key == "label" and value.startswith("<") and value.endswith(">"):
+        return f"label={value}"  # our HTML-like labels, built from escaped text
+    if key == "tooltip":
+        # esc_string doubled every backslash, so each quote is unescaped: what graphviz's quote() does.
+        return 'tooltip="' + value.replace('"', '\\"') + '"'
+    # Style attributes repeat on every node: quote each distinct one once.
+    text = _ATTR_CACHE.get((key, value))
+    if text is None:
+        text = _ATTR_CACHE.setdefault((key, value), f"{graphviz.quoting.quote(key)}={graphviz.quoting.quote(value)}")
+    return text
+
+
+def statement(head: str, attrs: Mapping[str, str]) -> str:
+    """A body line ``\thead [label=... a=b ...]`` as ``graphviz`` writes it, label first, the rest sorted.
+
+    The same text ``Digraph.node``/``edge`` produce, a few times faster: exports of
+    100,000-node graphs spend most of their time here.
+    """
+    items = sorted(attrs.items(), key=lambda kv: (kv[0] != "label", kv[0]))
+    return f"\t{head} [" + " ".join(_attr(k, v) for k, v in items) + "]\n"
 
 
 def new_digraph(name: str, rankdir: str, **graph_attr: str) -> graphviz.Digraph:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import graphviz
+import numpy as np
 
 from . import dot
 from .errors import GraphError
@@ -158,9 +159,9 @@ class _Drawing:
             if self.o["param_counts"]:
                 sub += " · " + dot.count_label(_param_size(node))
         elif isinstance(op, Constant):
-            value = op.value
+            value = op.value.item() if isinstance(op.value, np.ndarray) else op.value
             scalar = node.ndim == 0
-            title = dot.summarize(value, 1)[0] if scalar else name
+            title = repr(value) if scalar else name
             sub = name if scalar else "constant"
         else:
             title = type(op).dot_label(op)
@@ -273,7 +274,9 @@ def op_diagram(
     for node in nodes:
         path = d.where[node]
         if d.roots.get(path) is None:
-            bodies[path].node(f"n{d.index[node]}", label=d.label(node), **d.attrs(node))
+            attrs = d.attrs(node)
+            attrs["label"] = d.label(node)
+            bodies[path].body.append(dot.statement(f"n{d.index[node]}", attrs))
         for operand in node.inputs:
             if isinstance(operand.op, (Parameter, Constant)):
                 sole_user[operand] = node if sole_user.get(operand, node) is node else None
@@ -325,7 +328,7 @@ def op_diagram(
             if not isinstance(operand.op, (Parameter, Constant)):
                 # Heavier data-flow edges: dot keeps them short and straight, weights hang off the side.
                 attrs["weight"] = "4"
-            root.edge(src, dst, **attrs)
+            root.body.append(dot.statement(f"{src} -> {dst}", attrs) if attrs else f"\t{src} -> {dst}\n")
 
     caption = [dot.html_text(title)] if title else []
     if param_counts and graph.parameters:

@@ -107,6 +107,10 @@ def _resolve_highlight(graph: Graph, highlight: Iterable[Node | str]) -> set[Nod
     return chosen
 
 
+def _scalar(value: Any) -> Any:
+    return value.item() if isinstance(value, np.ndarray) else value
+
+
 def _param_size(node: Node) -> int:
     size = 1
     for d in node.shape:
@@ -159,9 +163,8 @@ class _Drawing:
             if self.o["param_counts"]:
                 sub += " · " + dot.count_label(_param_size(node))
         elif isinstance(op, Constant):
-            value = op.value.item() if isinstance(op.value, np.ndarray) else op.value
             scalar = node.ndim == 0
-            title = repr(value) if scalar else name
+            title = repr(_scalar(op.value)) if scalar else name
             sub = name if scalar else "constant"
         else:
             title = type(op).dot_label(op)
@@ -178,8 +181,11 @@ class _Drawing:
         for k, operand in enumerate(node.inputs):
             if operand in self.hidden:
                 tag = f"{operand_letter(k)}: " if ordered else "with "
-                shape = f" {self.spec(operand)}" if self.o["shapes"] else ""
-                lines.append(dot.font(dot.html_text(f"{tag}{self.graph.name_of(operand)}{shape}"), **small))
+                if isinstance(operand.op, Constant) and operand.ndim == 0:
+                    what = repr(_scalar(operand.op.value))  # a hidden scalar is shown by its value
+                else:
+                    what = self.graph.name_of(operand) + (f" {self.spec(operand)}" if self.o["shapes"] else "")
+                lines.append(dot.font(dot.html_text(tag + what), **small))
         values = self.o["values"]
         if values is not None and node in values:
             text = dot.summarize(values[node], self.o["max_items"])

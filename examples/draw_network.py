@@ -16,6 +16,8 @@ import numpy as np
 import tinygraph as tg
 from tinygraph.zoo import textbook_network
 
+OPS_TITLE = "the textbook 2-4-3 network: y = sigmoid(x @ W1 + b1) @ W2 + b2"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -31,7 +33,7 @@ def main() -> None:
 
     written = []
     for ext in ("svg", "png"):
-        written.append(tg.render(y, out / f"textbook_ops.{ext}", title="the textbook 2-4-3 network: y = sigmoid(x @ W1 + b1) @ W2 + b2"))
+        written.append(tg.render(y, out / f"textbook_ops.{ext}", title=OPS_TITLE))
         written.append(tg.render(model, out / f"textbook_neurons.{ext}", style="neurons", bias=True,
                                  title="the textbook 2-4-3 network"))
     for path in written:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pytest
 from diagram_helpers import groups, parse_svg, texts, tooltip
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

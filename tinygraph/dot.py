@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import graphviz
+import graphviz  # type: ignore[import-untyped]
 import numpy as np
 
 from .errors import GraphvizNotFoundError
@@ -69,7 +69,13 @@ def esc_string(text: str) -> str:
     """User text for a plain (escString) attribute such as ``tooltip``: shown verbatim."""
     text = _CONTROL.sub(_visible_control, str(text)).replace("\\", "\\\\").replace("\n", "\\n")
     # nohtml: a value like "<b>" must stay text; graphviz's quoting then escapes the quotes.
-    return graphviz.nohtml(text)
+    escaped: str = graphviz.nohtml(text)
+    return escaped
+
+
+def small(text: str) -> str:
+    """Already-escaped ``text`` as a label's small grey line."""
+    return font(text, size=9, color=SUBTLE)
 
 
 def font(text: str, size: int | None = None, color: str | None = None, face: str | None = None) -> str:
@@ -134,7 +140,7 @@ _RASTER = {"png", "jpg", "jpeg", "gif"}
 def pipe(digraph: graphviz.Digraph, format: str) -> bytes:
     """Run ``dot`` on the source; a missing program raises ``GraphvizNotFoundError``."""
     try:
-        return digraph.pipe(format=format)
+        return bytes(digraph.pipe(format=format))
     except graphviz.ExecutableNotFound:
         pass
     raise GraphvizNotFoundError(INSTALL_HELP)

@@ -22,7 +22,7 @@ from .node import Node
 from .op import input as _input
 
 if TYPE_CHECKING:
-    import graphviz
+    import graphviz  # type: ignore[import-untyped]
 
 STYLES = ("ops", "neurons")
 

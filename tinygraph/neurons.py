@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import graphviz
+import graphviz  # type: ignore[import-untyped]
 import numpy as np
 
 from . import dot
@@ -20,6 +20,7 @@ from .errors import GraphError
 from .nn import Affine, Layer, ReLU, Sequential, Sigmoid, Softmax, Tanh
 
 ACTIVATIONS: tuple[type[Layer], ...] = (Sigmoid, Tanh, ReLU, Softmax)
+_DRAWN: tuple[type[Layer], ...] = (Affine, *ACTIVATIONS)
 POSITIVE, NEGATIVE, NEUTRAL = "#2b6cb0", "#c0392b", "#8c8c8c"
 _COLUMN_STYLES = {
     "input": {"fillcolor": "#d5e8d4", "color": "#5b8c4a"},
@@ -85,7 +86,7 @@ def columns_of(model: Layer) -> tuple[list[Column], list[Link]]:
                 raise GraphError(f"a neuron diagram must start with an Affine layer, not {layer!r}")
             columns[-1].layers.append(layer.name)
         else:
-            names = ", ".join(t.__name__ for t in (Affine, *ACTIVATIONS))
+            names = ", ".join(t.__name__ for t in _DRAWN)
             raise GraphError(f"neuron diagrams draw {names} layers; {layer!r} is none of these")
     if not links:
         raise GraphError("a neuron diagram needs at least one Affine layer")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import graphviz
+import graphviz  # type: ignore[import-untyped]
 import numpy as np
 
 from . import dot
@@ -72,6 +72,7 @@ def placement(graph: Graph) -> dict[Node, Scope]:
 def _collapse_roots(where: Mapping[Node, Scope], collapse: bool | Iterable[str]) -> dict[Scope, Scope]:
     """For each scope in use, the outermost enclosing scope to collapse (absent if none)."""
     scopes = sorted({p[:k] for p in set(where.values()) for k in range(1, len(p) + 1)})
+    wanted: set[Scope]
     if collapse is True:
         wanted = {s for s in scopes if len(s) == 1}
     elif collapse is False or collapse is None:
@@ -155,7 +156,6 @@ class _Drawing:
 
     def label(self, node: Node) -> str:
         op, name = node.op, self.graph.name_of(node)
-        small = {"size": 9, "color": dot.SUBTLE}
         if isinstance(op, Input):
             title, sub = name, "input"
         elif isinstance(op, Parameter):
@@ -174,7 +174,7 @@ class _Drawing:
             sub = f"{name} = {formula}" if formula and len(node.inputs) == 2 else name
         if node in self.outputs:
             sub += " · output"
-        lines = [f"<B>{dot.html_text(title)}</B>", dot.font(dot.html_text(sub), **small)]
+        lines = [f"<B>{dot.html_text(title)}</B>", dot.small(dot.html_text(sub))]
         if self.o["shapes"]:
             lines.append(dot.font(dot.html_text(self.spec(node)), size=10))
         ordered = len(node.inputs) > 1 and not isinstance(op, COMMUTATIVE)
@@ -185,7 +185,7 @@ class _Drawing:
                     what = repr(_scalar(operand.op.value))  # a hidden scalar is shown by its value
                 else:
                     what = self.graph.name_of(operand) + (f" {self.spec(operand)}" if self.o["shapes"] else "")
-                lines.append(dot.font(dot.html_text(tag + what), **small))
+                lines.append(dot.small(dot.html_text(tag + what)))
         values = self.o["values"]
         if values is not None and node in values:
             text = dot.summarize(values[node], self.o["max_items"])
@@ -206,7 +206,6 @@ class _Drawing:
         return attrs
 
     def box_label(self, path: Scope, members: list[Node], leaving: list[Node]) -> str:
-        small = {"size": 9, "color": dot.SUBTLE}
         ops: list[str] = []
         for n in members:
             if not isinstance(n.op, (Input, Parameter, Constant)):
@@ -214,10 +213,10 @@ class _Drawing:
                 if lab not in ops:
                     ops.append(lab)
         summary = ", ".join(ops[:4]) + (", ..." if len(ops) > 4 else "")
-        lines = [f"<B>{dot.html_text(path[-1])}</B>", dot.font(dot.html_text(summary or "no ops"), **small)]
+        lines = [f"<B>{dot.html_text(path[-1])}</B>", dot.small(dot.html_text(summary or "no ops"))]
         count = self.params_in.get(path, 0)
         if self.o["param_counts"] and count:
-            lines.append(dot.font(dot.html_text(dot.count_label(count)), **small))
+            lines.append(dot.small(dot.html_text(dot.count_label(count))))
         if self.o["shapes"]:
             for n in leaving:
                 lines.append(dot.font(dot.html_text("→ " + self.spec(n)), size=10))

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .nn import Affine, Sequential, Sigmoid
 from .node import Node
 from .op import input
-from .nn import Affine, Sequential, Sigmoid
 
 
 def textbook_network(seed: int = 0) -> tuple[Sequential, Node, Node]:

@@ -2,8 +2,9 @@
 
     python examples/draw_network.py [--out DIR]      # default: docs/images (what `make diagrams` runs)
 
-Writes textbook_ops.{svg,png} and textbook_neurons.{svg,png}; the weights come from a
-fixed seed, so running it again gives the same pictures.
+Writes textbook_ops.{svg,png} and textbook_neurons.{svg,png}, plus the other pictures
+docs/diagrams.md shows (SVG only). The weights come from a fixed seed, so running it
+again gives the same pictures.
 """
 
 from __future__ import annotations
@@ -36,6 +37,17 @@ def main() -> None:
         written.append(tg.render(y, out / f"textbook_ops.{ext}", title=OPS_TITLE))
         written.append(tg.render(model, out / f"textbook_neurons.{ext}", style="neurons", bias=True,
                                  title="the textbook 2-4-3 network"))
+
+    # The option gallery of docs/diagrams.md.
+    values = tg.trace(y, {x: batch[:2]})
+    written.append(tg.render(y, out / "textbook_ops_values.svg", values=values, params=False,
+                             title="values of a run on 2 samples (parameters folded into their ops)"))
+    written.append(tg.render(y, out / "textbook_ops_collapsed.svg", collapse=["affine1", "affine2"],
+                             highlight=["sigmoid_2"], rankdir="TB"))
+    rng = np.random.default_rng(args.seed)
+    mnist = tg.nn.Sequential(tg.nn.Affine.init(784, 100, rng=rng, scale=0.05), tg.nn.ReLU(),
+                             tg.nn.Affine.init(100, 10, rng=rng, scale=0.1), tg.nn.Softmax())
+    written.append(tg.render(mnist, out / "mlp_784_100_10_neurons.svg", style="neurons", max_neurons=8))
     for path in written:
         print("wrote", path)
 

@@ -125,3 +125,13 @@ def test_committed_pictures_exist():
     for name in ("textbook_ops", "textbook_neurons"):
         for ext in ("svg", "png"):
             assert (ROOT / "docs" / "images" / f"{name}.{ext}").stat().st_size > 1000
+
+
+def test_huge_graphs_display_as_text_in_notebooks():
+    from tinygraph.export import MAX_INLINE_NODES
+
+    node = tg.input("x", shape=(2,))
+    for _ in range(MAX_INLINE_NODES):
+        node = tg.exp(node)
+    bundle = tg.Graph(node)._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"] and "too many to draw inline" in bundle["text/plain"]

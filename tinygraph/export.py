@@ -146,14 +146,21 @@ def render(obj: Graph | Node | Sequence[Node] | Layer, path: str | os.PathLike[s
 # --- notebooks ---------------------------------------------------------------------------------------
 
 
+#: Graphs larger than this display as text in notebooks: ``dot`` would take minutes to lay them out.
+MAX_INLINE_NODES = 2000
+
+
 def mimebundle(obj: Graph | Node, include: Any = None, exclude: Any = None) -> dict[str, Any]:
     """Jupyter's rich display of a graph or node: SVG, or the text listing when Graphviz is missing."""
     import graphviz
 
+    graph = obj if isinstance(obj, Graph) else Graph(obj)
+    text = str(graph) if isinstance(obj, Graph) else repr(obj)
+    if len(graph) > MAX_INLINE_NODES:
+        return {"text/plain": f"{text}\n({len(graph)} nodes: too many to draw inline; use .render('graph.svg'))"}
     try:
-        bundle: dict[str, Any] = to_dot(obj)._repr_mimebundle_(include=include, exclude=exclude)
+        bundle: dict[str, Any] = to_dot(graph)._repr_mimebundle_(include=include, exclude=exclude)
     except graphviz.ExecutableNotFound:
-        text = str(obj) if isinstance(obj, Graph) else repr(obj)
         return {"text/plain": f"{text}\n(install Graphviz to see this as a diagram)"}
     return bundle
 

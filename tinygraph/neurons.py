@@ -210,6 +210,7 @@ def neuron_diagram(
         caption.append(dot.font(dot.count_label(sum(c.params for c in columns)), size=10, color=dot.SUBTLE))
     if weights:
         legend = f'<FONT COLOR="{POSITIVE}">■ positive</FONT>   <FONT COLOR="{NEGATIVE}">■ negative</FONT>'
-        caption.append(dot.font(legend + "   weight (width: |w|)", size=9, color=dot.SUBTLE))
+        legend += "   weight (width: |w|)" + ("   dashed: bias" if bias else "")
+        caption.append(dot.font(legend, size=9, color=dot.SUBTLE))
     root.attr("graph", label=dot.html_label(caption), labelloc="b")
     return root

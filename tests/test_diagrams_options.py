@@ -90,6 +90,8 @@ def test_parameter_counts_per_parameter_cluster_and_total(net):
 
 def test_clusters_off(net):
     assert "cluster" not in net[3].to_dot(clusters=False).source
+    with pytest.raises(ValueError, match="needs clusters=True"):
+        net[3].to_dot(clusters=False, collapse=True)
 
 
 def test_shared_parameter_stays_outside_and_nested_scopes_nest():

@@ -240,6 +240,8 @@ def op_diagram(
     title: str | None = None,
 ) -> graphviz.Digraph:
     """The operation graph of ``graph`` as a ``graphviz.Digraph`` (options: see docs/diagrams.md)."""
+    if collapse and not clusters:
+        raise ValueError("collapse draws clusters as boxes: it needs clusters=True")
     d = _Drawing(graph, dict(
         params=params, constants=constants, shapes=shapes, values=values, max_items=max_items,
         param_counts=param_counts, clusters=clusters, collapse=collapse, highlight=highlight,

@@ -293,18 +293,19 @@ def op_diagram(
         path = d.where[leaf]
         if user is not None and leaf not in d.hidden and d.where[user] == path and path not in d.roots:
             bodies[path].body.append(f"\t{{rank=same; n{d.index[leaf]} n{d.index[user]}}}\n")
+    # A collapsed box shows the specs of the values that leave it: used outside, or outputs.
+    used_outside: set[Node] = set(d.outputs)
+    for node in nodes:
+        here = d.roots.get(d.where[node])
+        for operand in node.inputs:
+            box = d.roots.get(d.where[operand])
+            if box is not None and box != here:
+                used_outside.add(operand)
     for box in d.box_ids:
         inside = members[box]
-        inside_set = set(inside)
-        users = {n: False for n in inside}
-        for node in nodes:
-            if node not in inside_set:
-                for operand in node.inputs:
-                    if operand in users:
-                        users[operand] = True
-        leaving = [n for n, used in users.items() if used or n in d.outputs]
+        leaving = [n for n in inside if n in used_outside]
         attrs = dict(dot.KIND_STYLES["collapsed"])
-        if inside_set & d.highlighted:
+        if not d.highlighted.isdisjoint(inside):
             attrs.update(dot.HIGHLIGHT)
         bodies[box[:-1]].node(d.box_ids[box], label=d.box_label(box, inside, leaving), **attrs)
 

@@ -13,6 +13,8 @@ name unique within the graph, and prints as a short program::
 
 from __future__ import annotations
 
+import os
+import pathlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Union
 
@@ -196,7 +198,7 @@ class Graph:
 
         return to_dot(self, **options)
 
-    def render(self, path: Any, **options: Any) -> Any:
+    def render(self, path: str | os.PathLike[str], **options: Any) -> pathlib.Path:
         """Draw into ``path`` (.svg .png .pdf, or .gv/.dot for DOT source); returns the ``Path``."""
         from .export import render
 

@@ -81,7 +81,8 @@ def test_weights_set_colour_and_width():
     assert all(NEUTRAL in line and "penwidth" not in line for line in arrows)
     assert POSITIVE not in plain and "positive" not in plain
     labelled = tg.to_dot(model, style="neurons", weight_labels=True).source
-    assert f'label="{W1[0, 0]:.2f}"' in labelled or f"label={W1[0, 0]:.2f}" in labelled
+    first = next(line for line in labelled.splitlines() if "L0_0 -> L1_0 " in line)
+    assert f"xlabel={W1[0, 0]:.2f}" in first or f'xlabel="{W1[0, 0]:.2f}"' in first
 
 
 def test_bias_nodes_and_arrows():

@@ -134,7 +134,8 @@ def _edge_attrs(value: float, scale: float, weights: bool, weight_labels: bool, 
     else:
         attrs["color"] = NEUTRAL
     if weight_labels:
-        attrs["label"] = f"{value:.2f}"
+        # xlabel: placed beside the arrow after layout, so the columns keep their places.
+        attrs.update(xlabel=f"{value:.2f}", fontsize="8", fontcolor=attrs["color"])
     return attrs
 
 

@@ -6,9 +6,9 @@ import re
 
 import numpy as np
 import pytest
-from diagram_helpers import groups, parse_svg
 
 import tinygraph as tg
+from tests.diagram_helpers import groups, parse_svg
 from tinygraph import dot
 from tinygraph.export import RENDER_OPTIONS, option_defaults, parse_option
 from tinygraph.zoo import textbook_network

@@ -16,9 +16,9 @@ import subprocess
 import sys
 
 import pytest
-from diagram_helpers import groups, parse_svg
 
 import tinygraph as tg
+from tests.diagram_helpers import groups, parse_svg
 from tinygraph.zoo import textbook_network
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"

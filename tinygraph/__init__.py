@@ -9,8 +9,9 @@
 """
 
 from . import nn, onnx, ops
-from .errors import ExecutionError, FeedError, FormatError, GraphError, ShapeError
+from .errors import ExecutionError, FeedError, FormatError, GraphError, GraphvizNotFoundError, ShapeError
 from .executor import Executor, Plan, evaluate, trace
+from .export import render, to_dot
 from .graph import Graph
 from .io import dumps, load, loads, save
 from .node import Node, Site, scope
@@ -47,8 +48,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "nn", "onnx", "ops",
-    "GraphError", "ShapeError", "FeedError", "ExecutionError", "FormatError",
-    "save", "load", "dumps", "loads", "register_op",
+    "GraphError", "ShapeError", "FeedError", "ExecutionError", "FormatError", "GraphvizNotFoundError",
+    "save", "load", "dumps", "loads", "register_op", "to_dot", "render",
     "Executor", "Plan", "evaluate", "trace",
     "Graph", "Node", "Site", "scope", "Op", "Spec",
     "input", "parameter", "constant",

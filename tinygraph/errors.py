@@ -21,3 +21,7 @@ class ExecutionError(GraphError):
 
 class FormatError(GraphError):
     """A saved graph file is damaged, hostile, or from a newer format version; says what is wrong."""
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Drawing needs Graphviz's ``dot`` program and it is not installed (or not on ``PATH``)."""

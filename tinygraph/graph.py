@@ -13,6 +13,8 @@ name unique within the graph, and prints as a short program::
 
 from __future__ import annotations
 
+import os
+import pathlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Union
 
@@ -191,3 +193,27 @@ class Graph:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
+
+    # --- diagrams (tinygraph.export; graphviz is imported only when one is drawn) ------------------
+
+    def to_dot(self, **options: Any) -> Any:
+        """The operation-graph diagram as a ``graphviz.Digraph`` (options: docs/diagrams.md)."""
+        from .export import to_dot
+
+        return to_dot(self, **options)
+
+    def render(self, path: str | os.PathLike[str], **options: Any) -> pathlib.Path:
+        """Draw into ``path`` (.svg .png .pdf, or .gv/.dot for DOT source); returns the ``Path``."""
+        from .export import render
+
+        return render(self, path, **options)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+        from .export import mimebundle
+
+        return mimebundle(self, include, exclude)
+
+    def _repr_svg_(self) -> str | None:
+        from .export import svg
+
+        return svg(self)

@@ -217,6 +217,11 @@ class Node:
         """Transpose with the axes reversed, like ``ndarray.T``."""
         return ops.transpose(self)
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+        from .export import mimebundle
+
+        return mimebundle(self, include, exclude)
+
     def __bool__(self) -> bool:
         raise TypeError(
             "a tinygraph Node has no truth value: it is a symbolic value, not computed yet "

@@ -9,7 +9,7 @@ time), ``Parameter`` (holds a replaceable array) and ``Constant``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -75,6 +75,17 @@ class Op:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={format_attribute(v)}" for k, v in self.attributes().items())
         return f"{type(self).__name__}({args})"
+
+    # --- diagrams: override either hook to change how the op's nodes are drawn ------------------
+
+    #: Graphviz node attributes merged over the default op style, e.g. ``{"fillcolor": "#fde"}``.
+    dot_style: ClassVar[Mapping[str, str]] = {}
+
+    def dot_label(self) -> str:
+        """The op's title in diagrams (plain text, escaped by the exporter): ``Softmax(axis=1)``."""
+        attrs = self.attributes()
+        args = ", ".join(f"{k}={v!r}" for k, v in attrs.items())
+        return f"{type(self).__name__}({args})" if attrs else type(self).__name__
 
     # --- building -------------------------------------------------------------------------------
 

@@ -1,0 +1,25 @@
+"""Ready-made example networks, by name, for demos, diagrams and the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .nn import Affine, Sequential, Sigmoid
+from .node import Node
+from .op import input
+
+
+def textbook_network(seed: int = 0) -> tuple[Sequential, Node, Node]:
+    """The textbook's 2-4-3 network: ``(model, x, y)`` with ``y = model(x)``; weights from ``seed``."""
+    rng = np.random.default_rng(seed)
+    model = Sequential(Affine.init(2, 4, rng=rng), Sigmoid(), Affine.init(4, 3, rng=rng))
+    x = input("x", shape=(None, 2))
+    y = model(x)
+    y.name = "y"
+    return model, x, y
+
+
+#: Example networks by name: each returns ``(model, input node, output node)``.
+EXAMPLES: dict[str, Callable[[], tuple[Sequential, Node, Node]]] = {"textbook": textbook_network}

@@ -73,12 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     print("  " + str(loaded).replace("\n", "\n  "))
     check("tinygraph from ONNX vs tinygraph", out_loaded, out_tg, 0.0)
 
-    if hasattr(tg, "to_dot"):
-        diagram = os.path.join(args.out, "interop.svg")
-        loaded.render(diagram)
-        print(f"diagram: wrote {diagram}")
-    else:
-        print("diagram: skipped, drawing graphs needs the Graphviz exporter (tg.to_dot), merged separately")
+    diagram = os.path.join(args.out, "interop.svg")
+    loaded.render(diagram)
+    print(f"diagram: wrote {diagram}")
     print("all steps agree")
 
 

@@ -1,7 +1,5 @@
 """The tinygraph command line, run in-process through main(argv), and once as `python -m tinygraph`."""
 
-import importlib
-import importlib.util
 import os
 import subprocess
 import sys
@@ -12,21 +10,8 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from tinygraph import registry
+from tinygraph import registry, zoo
 from tinygraph.cli import main, model_of
-
-
-def optional_module(name):
-    """``name`` if this checkout of tinygraph has it, else skip the test.
-
-    An editable install of another checkout can make ``tinygraph.x`` importable from there; a module
-    that doesn't sit beside this tinygraph would not match the rest of the code.
-    """
-    spec = importlib.util.find_spec(name)
-    here = os.path.dirname(os.path.abspath(tg.__file__))
-    if spec is None or spec.origin is None or not os.path.abspath(spec.origin).startswith(here):
-        pytest.skip(f"this checkout of tinygraph has no {name}")
-    return importlib.import_module(name)
 
 
 def textbook(tmp_path):
@@ -253,7 +238,6 @@ def test_render_without_the_exporter(tmp_path, capsys, monkeypatch):
 
 
 def test_render_a_saved_file_to_svg(tmp_path, capsys):
-    optional_module("tinygraph.export")
     path, _, _ = textbook(tmp_path)
     status, _, err = run_cli(capsys, "render", path, "-o", tmp_path / "net.svg", "--rankdir", "TB", "--no-shapes")
     assert status == 0, err
@@ -265,8 +249,6 @@ def test_render_a_saved_file_to_svg(tmp_path, capsys):
 
 
 def test_render_the_textbook_example_in_both_styles(tmp_path, capsys):
-    optional_module("tinygraph.export")
-    optional_module("tinygraph.zoo")
     for style in ("ops", "neurons"):
         status, _, err = run_cli(capsys, "render", "textbook", "-o", tmp_path / f"{style}.svg", "--style", style)
         assert status == 0, err
@@ -274,7 +256,6 @@ def test_render_the_textbook_example_in_both_styles(tmp_path, capsys):
 
 
 def test_render_a_saved_network_as_neurons(tmp_path, capsys):
-    optional_module("tinygraph.export")
     path, _, _ = textbook(tmp_path)
     status, _, err = run_cli(capsys, "render", path, "-o", tmp_path / "n.svg", "--style", "neurons")
     assert status == 0, err
@@ -320,7 +301,6 @@ def test_render_neurons_passes_the_model_to_the_exporter(tmp_path, capsys, monke
 
 
 def test_show_an_example_network(capsys):
-    zoo = optional_module("tinygraph.zoo")
     model, x, y = zoo.EXAMPLES["textbook"]()
     status, out, _ = run_cli(capsys, "show", "textbook")
     assert status == 0 and out == str(tg.Graph(y)) + "\n"
@@ -337,7 +317,7 @@ def test_onnx_file_without_the_onnx_module(tmp_path, capsys, monkeypatch):
 
 
 def test_show_and_run_an_onnx_file(tmp_path, capsys):
-    tg_onnx = optional_module("tinygraph.onnx")
+    tg_onnx = tg.onnx
     pytest.importorskip("onnx")
     _, x, y = textbook(tmp_path)
     tg_onnx.export(tg.Graph(y), str(tmp_path / "net.onnx"))

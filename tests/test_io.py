@@ -250,15 +250,11 @@ def test_a_100000_node_chain_lists_the_same(chain):
 
 
 def test_a_100000_node_chain_draws_the_same(chain):
-    if not hasattr(tg, "to_dot"):
-        pytest.skip("the diagram exporter (tg.to_dot) is not part of this build")
     _, node, loaded = chain
     assert tg.to_dot(loaded).source == tg.to_dot(tg.Graph(node)).source
 
 
 def test_diagram_of_a_loaded_graph_is_the_same():
-    if not hasattr(tg, "to_dot"):
-        pytest.skip("the diagram exporter (tg.to_dot) is not part of this build")
     x, y = textbook_network()
     original = tg.Graph(y)
     loaded = tg.loads(tg.dumps(original))
@@ -321,8 +317,7 @@ def test_random_graphs_round_trip(case):
         expected = tg.evaluate(original, {x: feed})
         got = tg.evaluate(loaded, {n: feed for n in loaded.inputs})
     assert all(same_bits(a, b) for a, b in zip(expected, got))
-    if hasattr(tg, "to_dot"):  # the diagram exporter, when this build has it
-        assert tg.to_dot(loaded).source == tg.to_dot(original).source
+    assert tg.to_dot(loaded).source == tg.to_dot(original).source
 
 
 def test_saving_into_a_missing_directory_names_the_target(tmp_path):

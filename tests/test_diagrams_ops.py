@@ -89,7 +89,7 @@ def test_same_graph_built_twice_gives_identical_source():
 
 
 def test_special_characters_round_trip_and_inject_nothing():
-    names = ['q"uote', "back\\slash", "end\\", "{brace}|[x]", "<b>html</b> & &amp;", "한국어 이름",
+    names = ['q"uote', "back\\slash", "\\N", "\\G\\L\\n", "end\\", "{brace}|[x]", "<b>html</b> & &amp;", "한국어 이름",
              '"]; evil [label="pwned"', "port:name", "node"]
     inputs = [tg.input(n, shape=(2,)) for n in names]
     with tg.scope('scope "<&>" \\ 한'):

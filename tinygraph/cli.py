@@ -300,6 +300,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except (CLIError, GraphError, ImportError) as e:
         message = str(e)
+    except BrokenPipeError:
+        # `tinygraph show big.tg | head` closed our output: not an error. Point stdout at devnull so
+        # the interpreter's final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:
         message = f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e)
     print(f"{PROG}: error: {message}", file=sys.stderr)

@@ -38,8 +38,10 @@ HIGHLIGHT = {"fillcolor": "#f8cecc", "color": "#b85450", "penwidth": "2.5"}
 SUBTLE = "#555555"
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
-_HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
-_HTML_SPECIAL = re.compile(r'[&<>"]')
+# Backslash too: Graphviz expands escapes such as \N (the node id) and \G even inside HTML-like
+# labels, after decoding entities, so a literal backslash must be doubled to survive.
+_HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\\": "&#92;&#92;"}
+_HTML_SPECIAL = re.compile(r'[&<>"\\]')
 
 INSTALL_HELP = (
     "Graphviz's 'dot' program is needed to render diagrams and was not found on PATH.\n"
@@ -146,8 +148,8 @@ def pipe(digraph: graphviz.Digraph, format: str) -> bytes:
     raise GraphvizNotFoundError(INSTALL_HELP)
 
 
-def write(digraph: graphviz.Digraph, path: str | os.PathLike[str], dpi: int | None = None) -> pathlib.Path:
-    """Write ``digraph`` in the format ``path``'s extension names; DOT source needs no Graphviz."""
+def write(digraph: graphviz.Digraph, path: str | os.PathLike[str], dpi: int | None = None) -> str | pathlib.Path:
+    """Write ``digraph`` in the format ``path``'s extension names; returns ``path`` as given (str or Path)."""
     out = pathlib.Path(path)
     format = FORMATS.get(out.suffix.lower())
     if format is None:
@@ -156,13 +158,13 @@ def write(digraph: graphviz.Digraph, path: str | os.PathLike[str], dpi: int | No
     out.parent.mkdir(parents=True, exist_ok=True)
     if format == "dot":
         out.write_text(digraph.source, encoding="utf-8")
-        return out
+        return path if isinstance(path, str) else out
     if format in _RASTER and dpi is not None:
         # A copy: the caller's digraph must not change, and SVG sizes must not depend on dpi.
         digraph = digraph.copy()
         digraph.attr("graph", dpi=str(int(dpi)))
     out.write_bytes(pipe(digraph, format))
-    return out
+    return path if isinstance(path, str) else out
 
 
 def svg(digraph: graphviz.Digraph) -> str:

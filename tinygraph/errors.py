@@ -25,3 +25,8 @@ class FormatError(GraphError):
 
 class GraphvizNotFoundError(RuntimeError):
     """Drawing needs Graphviz's ``dot`` program and it is not installed (or not on ``PATH``)."""
+
+
+def article(word: str) -> str:
+    """``word`` with its indefinite article, for messages: ``an input``, ``a parameter``."""
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word

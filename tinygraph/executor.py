@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ExecutionError, FeedError, GraphError
+from .errors import ExecutionError, FeedError, GraphError, article
 from .graph import Graph, Outputs
 from .node import Node
 from .op import Input
@@ -131,7 +131,7 @@ def resolve_feeds(graph: Graph, feeds: Feeds | None) -> dict[Node, Any]:
         elif isinstance(key, Node):
             if not isinstance(key.op, Input):
                 raise FeedError(
-                    f"{key.name} is a {key.op.kind} node, not an input: only tg.input nodes can be fed "
+                    f"{key.name} is {article(key.op.kind)} node, not an input: only tg.input nodes can be fed "
                     f"(created at {key.site.describe()})"
                 )
             if key not in graph:

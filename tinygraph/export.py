@@ -132,8 +132,8 @@ def to_dot(obj: Graph | Node | Sequence[Node] | Layer, style: str = "ops", **opt
 
 
 def render(obj: Graph | Node | Sequence[Node] | Layer, path: str | os.PathLike[str], style: str = "ops", *,
-           dpi: int = 150, **options: Any) -> pathlib.Path:
-    """Draw ``obj`` into ``path`` (.svg .png .pdf .jpg .gif; .gv/.dot: DOT source only); returns the path.
+           dpi: int = 150, **options: Any) -> str | pathlib.Path:
+    """Draw ``obj`` into ``path`` (.svg .png .pdf .jpg .gif; .gv/.dot: DOT source only); returns ``path``.
 
     Raises ``tg.GraphvizNotFoundError`` (a ``RuntimeError``) explaining how to install
     Graphviz when the ``dot`` program is missing; writing DOT source never needs it.

@@ -202,8 +202,8 @@ class Graph:
 
         return to_dot(self, **options)
 
-    def render(self, path: str | os.PathLike[str], **options: Any) -> pathlib.Path:
-        """Draw into ``path`` (.svg .png .pdf, or .gv/.dot for DOT source); returns the ``Path``."""
+    def render(self, path: str | os.PathLike[str], **options: Any) -> str | pathlib.Path:
+        """Draw into ``path`` (.svg .png .pdf, or .gv/.dot for DOT source); returns ``path`` as given."""
         from .export import render
 
         return render(self, path, **options)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .errors import GraphError
-from .node import Node, scope
+from .errors import GraphError, ShapeError, article
+from .node import Node, creation_site, scope
 from .op import Parameter, parameter
 
 
@@ -64,7 +64,8 @@ class Layer:
 def _as_parameter(value: Any, default_name: str) -> Node:
     if isinstance(value, Node):
         if not isinstance(value.op, Parameter):
-            raise TypeError(f"expected an array or a tg.parameter node, got a {value.op.kind} node {value.name!r}")
+            kind = article(value.op.kind)
+            raise TypeError(f"expected an array or a tg.parameter node, got {kind} node {value.name!r}")
         return value
     return parameter(value, name=default_name)
 
@@ -80,8 +81,9 @@ class Affine(Layer):
         # in a Sequential (W1, b1, W2, ...), as the textbook's params dict names them.
         self._owns_names = not isinstance(W, Node) and not isinstance(b, Node)
         if self.W.ndim != 2 or self.b.ndim != 1 or self.b.shape[0] != self.W.shape[1]:
-            raise ValueError(
-                f"Affine needs W of shape (in, out) and b of shape (out,); got W {self.W.shape} and b {self.b.shape}"
+            raise ShapeError(
+                f"Affine needs W of shape (in, out) and b of shape (out,); got W {self.W.shape} and b "
+                f"{self.b.shape}\n  at {creation_site().describe()}"
             )
 
     @classmethod
@@ -179,7 +181,8 @@ class Sequential(Layer):
             counts[kind] = counts.get(kind, 0) + 1
             if layer._name is None:
                 layer.name = f"{kind}{counts[kind]}"
-            if isinstance(layer, Affine) and layer._owns_names:
+            # Only the layer's default names: a layer already named by another Sequential keeps its names.
+            if isinstance(layer, Affine) and layer._owns_names and layer.W.user_name == "W":
                 layer.W.name, layer.b.name = f"W{counts[kind]}", f"b{counts[kind]}"
 
     @property

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import GraphError, ShapeError
+from .errors import GraphError, ShapeError, article
 from .node import Node, Site, creation_site, describe_operands
 from .registry import register_op
 from .shapes import Dim, Spec, broadcast_shapes, format_spec, make_spec, result_dtype, spec_of_value
@@ -110,11 +110,11 @@ class Op:
 
     def value_of(self, node: Node) -> Any:
         """The value a leaf holds; only parameters and constants have one."""
-        raise AttributeError(f"{node.name} is a {self.kind} node: only parameters and constants hold a value")
+        raise AttributeError(f"{node.name} is {article(self.kind)} node: only parameters and constants hold a value")
 
     def set_value(self, node: Node, value: Any) -> None:
         """Replace the value a leaf holds; only parameters allow it."""
-        raise AttributeError(f"{node.name} is a {self.kind} node: only parameters can be assigned a value")
+        raise AttributeError(f"{node.name} is {article(self.kind)} node: only parameters can be assigned a value")
 
 
 def format_attribute(value: Any) -> str:
@@ -214,6 +214,11 @@ def parameter(value: Any, name: str | None = None, dtype: Any = None) -> Node:
         op = Parameter(value, dtype)
     except (TypeError, ValueError) as e:
         raise GraphError(f"cannot make a parameter from {type(value).__name__}: {e}") from None
+    if op.value.dtype.kind not in "biufc":
+        raise GraphError(
+            f"cannot make a parameter from {type(value).__name__} (dtype {op.value.dtype}): tinygraph holds "
+            f"numeric arrays; at {creation_site().describe()}"
+        )
     return Node(op, (), Spec(op.value.shape, op.value.dtype), name, creation_site())
 
 

@@ -190,6 +190,9 @@ def transpose_shape(shape: Shape, axes: Sequence[int] | None) -> Shape:
     """The shape of ``np.transpose(x, axes)``; ``None`` reverses the axes."""
     if axes is None:
         return shape[::-1]
+    for a in axes:
+        if not -len(shape) <= a < len(shape):
+            raise ShapeError(f"axis {a} is out of bounds for {format_shape(shape)} ({len(shape)} dimensions)")
     if sorted(int(a) % max(len(shape), 1) for a in axes) != list(range(len(shape))) or len(axes) != len(shape):
         raise ShapeError(
             f"axes {tuple(axes)!r} are not a permutation of the {len(shape)} axes of {format_shape(shape)}"

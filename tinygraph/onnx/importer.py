@@ -292,6 +292,11 @@ def load(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, constants:
         except DecodeError as e:
             what = "<bytes>" if isinstance(source, bytes) else os.fspath(source)
             raise OnnxImportError(f"not a readable ONNX model: {what}: {e}") from None
+        except onnx_.checker.ValidationError as e:
+            # onnx validates external-data references while loading (missing file, path outside the
+            # model's folder): a damaged or hostile model, like any other.
+            what = "<bytes>" if isinstance(source, bytes) else os.fspath(source)
+            raise OnnxImportError(f"ONNX model {what} refers to external data it cannot use: {e}") from None
     return from_model(model, constants=constants, shapes=shapes)
 
 

@@ -1,0 +1,84 @@
+"""Regression tests for problems found in review."""
+
+import numpy as np
+import pytest
+
+import tinygraph as tg
+
+
+def test_render_returns_the_path_as_given(tmp_path):
+    y = tg.input("x", shape=(2,)) + 1.0
+    as_str = str(tmp_path / "a.gv")
+    assert tg.Graph(y).render(as_str) == as_str
+    as_path = tmp_path / "b.gv"
+    assert tg.Graph(y).render(as_path) == as_path
+
+
+@pytest.mark.parametrize("axes", [(0, 3), (2, 1), (-3, 0)])
+def test_transpose_axes_out_of_range_are_shape_errors(axes):
+    q = tg.input("q", shape=(2, 3))
+    with pytest.raises(tg.ShapeError, match="out of bounds") as info:
+        tg.transpose(q, axes)
+    assert "test_review_fixes.py" in str(info.value)
+
+
+def test_non_numeric_parameter_is_refused():
+    with pytest.raises(tg.GraphError, match="numeric"):
+        tg.parameter(np.array(["abc"]))
+
+
+def test_affine_with_mismatched_bias_is_a_shape_error_at_the_users_line():
+    with pytest.raises(tg.ShapeError, match=r"b of shape \(out,\)") as info:
+        tg.nn.Affine(np.ones((2, 3)), np.ones(4))
+    assert "test_review_fixes.py" in str(info.value)
+
+
+def test_sequential_keeps_names_given_by_an_earlier_sequential():
+    shared = tg.nn.Affine.init(2, 2, rng=np.random.default_rng(0))
+    first = tg.nn.Sequential(tg.nn.Affine.init(2, 2, rng=np.random.default_rng(1)), shared)
+    tg.nn.Sequential(shared)
+    assert [p.name for p in first.params] == ["W1", "b1", "W2", "b2"]
+
+
+def test_error_wording_uses_the_right_article():
+    x = tg.input("x", shape=(2,))
+    with pytest.raises(AttributeError, match="x is an input node"):
+        x.value
+
+
+def test_cli_show_into_a_closed_pipe_is_not_an_error(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "chain.tg"
+    x = tg.input("x", shape=(None, 2))
+    y = x
+    for _ in range(3000):
+        y = y + 1.0
+    tg.save(y, path)
+    shown = subprocess.run(
+        f"{sys.executable} -m tinygraph show {path} | head -n 1", shell=True, capture_output=True, text=True
+    )
+    assert shown.stdout.startswith("graph(x: f64[?,2])")
+    assert "error" not in shown.stderr.lower()
+
+
+def test_onnx_model_with_bad_external_data_is_an_import_error(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    weight = helper.make_tensor("W", TensorProto.FLOAT, [2, 2], [1.0, 2.0, 3.0, 4.0])
+    weight.ClearField("float_data")
+    weight.data_location = TensorProto.EXTERNAL
+    entry = weight.external_data.add()
+    entry.key, entry.value = "location", "../../../etc/hostname"
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])],
+        [weight],
+    )
+    path = tmp_path / "ext.onnx"
+    onnx.save(helper.make_model(graph), path)
+    with pytest.raises(tg.GraphError, match="external data"):
+        tg.onnx.load(path)

@@ -82,3 +82,25 @@ def test_onnx_model_with_bad_external_data_is_an_import_error(tmp_path):
     onnx.save(helper.make_model(graph), path)
     with pytest.raises(tg.GraphError, match="external data"):
         tg.onnx.load(path)
+
+
+def test_node_names_agree_with_the_graph_and_are_unique():
+    x = tg.input("x", shape=(None, 2))
+    y = tg.exp(x) + tg.tanh(x)
+    g = tg.Graph(y)
+    assert [n.name for n in g.nodes] == [g.name_of(n) for n in g.nodes] == ["x", "exp_0", "tanh_1", "add_2"]
+    z = x * 2.0 + 1.0
+    names = [n.name for n in tg.Graph(z).nodes]
+    assert len(set(names)) == len(names)
+    assert repr(y.inputs[1]) == "<Node tanh_1: f64[?,2] = tanh(x)>"
+
+
+def test_repr_and_shape_errors_work_when_two_inputs_share_a_name():
+    a = tg.input("x", shape=(None, 2))
+    b = tg.input("x", shape=(None, 2))
+    s = a + b
+    assert repr(s).startswith("<Node add_0: f64[?,2] = add(x, x")
+    with pytest.raises(tg.ShapeError, match="inner dimensions"):
+        s @ np.ones((3, 3))
+    with pytest.raises(tg.GraphError, match="two different inputs are named 'x'"):
+        tg.Graph(s)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Union
 
 import numpy as np
 
 from .errors import GraphError
-from .node import Node
+from .node import Node, rename_epoch
 from .op import Constant, Input, Parameter, format_attribute
 from .shapes import format_spec
 
@@ -68,6 +68,64 @@ def topological_order(outputs: Sequence[Node]) -> list[Node]:
     return order
 
 
+def format_node(node: Node, name_of: Callable[[Node], str]) -> str:
+    """One listing line, ``add_1: f64[?,4] = add(matmul_0, b1)``, naming nodes with ``name_of``."""
+    op = node.op
+    if isinstance(op, Input):
+        head = "input"
+    elif isinstance(op, Constant):
+        value = op.value.item() if isinstance(op.value, np.ndarray) and op.value.ndim == 0 else op.value
+        shown = repr(value) if node.ndim == 0 else format_spec(node.spec)
+        return f"{name_of(node)}: {format_spec(node.spec)} = constant({shown})"
+    else:
+        attrs = ", ".join(f"{k}={format_attribute(v)}" for k, v in op.attributes().items())
+        head = op.kind + (f"[{attrs}]" if attrs else "")
+    operands = ", ".join(name_of(i) for i in node.inputs)
+    return f"{name_of(node)}: {format_spec(node.spec)} = {head}({operands})"
+
+
+def assign_names(nodes: Sequence[Node]) -> tuple[dict[Node, str], dict[str, list[Node]]]:
+    """Names for topologically ordered ``nodes``, and the user names that several inputs share."""
+    # Users' names are kept; unnamed nodes are numbered in topological order with one
+    # counter (matmul_0, add_1, ...), so the same code always yields the same names.
+    names: dict[Node, str] = {}
+    taken: set[str] = set()
+    inputs_named: dict[str, list[Node]] = {}
+    # Inputs claim their names first: feeds look them up by name, so a parameter that
+    # happens to share an input's name must be the one renamed (x -> x_1), never the input.
+    inputs_first = sorted(nodes, key=lambda n: not isinstance(n.op, Input))  # stable: order kept otherwise
+    for node in inputs_first:
+        given = node.user_name
+        if given is None:
+            continue
+        if isinstance(node.op, Input):
+            inputs_named.setdefault(given, []).append(node)
+        name, k = given, 1
+        while name in taken:
+            name, k = f"{given}_{k}", k + 1
+        names[node] = name
+        taken.add(name)
+    counter = 0
+    for node in nodes:
+        if node in names:
+            continue
+        name = f"{node.op.kind}_{counter}"
+        while name in taken:
+            counter += 1
+            name = f"{node.op.kind}_{counter}"
+        counter += 1
+        names[node] = name
+        taken.add(name)
+    # An unnamed node reports the name of the newest graph built over it, so that
+    # ``[n.name for n in g.nodes]`` agrees with ``g``'s listing, and ``.name`` costs O(1).
+    epoch = rename_epoch()
+    for node, name in names.items():
+        if node.user_name is None:
+            node._auto_name = (epoch, name)
+    return names, {given: nodes for given, nodes in inputs_named.items() if len(nodes) > 1}
+
+
+
 class Graph:
     """The nodes needed by ``outputs``, topologically ordered and named; immutable."""
 
@@ -77,45 +135,13 @@ class Graph:
         self.inputs: tuple[Node, ...] = tuple(n for n in self.nodes if isinstance(n.op, Input))
         self.parameters: tuple[Node, ...] = tuple(n for n in self.nodes if isinstance(n.op, Parameter))
         self.constants: tuple[Node, ...] = tuple(n for n in self.nodes if isinstance(n.op, Constant))
-        self._names = self._assign_names()
+        self._names, clashes = assign_names(self.nodes)
+        for given, (first, second, *_) in clashes.items():
+            raise GraphError(
+                f"two different inputs are named {given!r} (created at {first.site.describe()} "
+                f"and at {second.site.describe()}); input names must be unique in a graph"
+            )
         self._inputs_by_name = {self._names[n]: n for n in self.inputs}
-
-    def _assign_names(self) -> dict[Node, str]:
-        # Users' names are kept; unnamed nodes are numbered in topological order with one
-        # counter (matmul_0, add_1, ...), so the same code always yields the same names.
-        names: dict[Node, str] = {}
-        taken: set[str] = set()
-        inputs_named: dict[str, Node] = {}
-        # Inputs claim their names first: feeds look them up by name, so a parameter that
-        # happens to share an input's name must be the one renamed (x -> x_1), never the input.
-        for node in (*self.inputs, *(n for n in self.nodes if not isinstance(n.op, Input))):
-            given = node.user_name
-            if given is None:
-                continue
-            if isinstance(node.op, Input):
-                other = inputs_named.setdefault(given, node)
-                if other is not node:
-                    raise GraphError(
-                        f"two different inputs are named {given!r} (created at {other.site.describe()} "
-                        f"and at {node.site.describe()}); input names must be unique in a graph"
-                    )
-            name, k = given, 1
-            while name in taken:
-                name, k = f"{given}_{k}", k + 1
-            names[node] = name
-            taken.add(name)
-        counter = 0
-        for node in self.nodes:
-            if node in names:
-                continue
-            name = f"{node.op.kind}_{counter}"
-            while name in taken:
-                counter += 1
-                name = f"{node.op.kind}_{counter}"
-            counter += 1
-            names[node] = name
-            taken.add(name)
-        return names
 
     # --- lookup ----------------------------------------------------------------------------------
 
@@ -163,20 +189,7 @@ class Graph:
 
     def format_node(self, node: Node) -> str:
         """One listing line: ``add_1: f64[?,4] = add(matmul_0, b1)``."""
-        op = node.op
-        attrs = op.attributes()
-        shown = ", ".join(f"{k}={format_attribute(v)}" for k, v in attrs.items())
-        head = op.kind + (f"[{shown}]" if attrs else "")
-        if isinstance(op, Input):
-            head = "input"
-        elif isinstance(op, Constant):
-            value = op.value.item() if isinstance(op.value, np.ndarray) and op.value.ndim == 0 else op.value
-            shown = repr(value) if node.ndim == 0 else format_spec(node.spec)
-            return f"{self._names.get(node, '?')}: {format_spec(node.spec)} = constant({shown})"
-        # Not ``_names.get(i, i.name)``: the default would be computed eagerly, and ``i.name`` of an
-        # unnamed node sorts i's whole ancestry, which made printing a chain quadratic.
-        operands = ", ".join(self._names[i] if i in self._names else i.name for i in node.inputs)
-        return f"{self._names.get(node, '?')}: {format_spec(node.spec)} = {head}({operands})"
+        return format_node(node, self.name_of)
 
     def __str__(self) -> str:
         signature = ", ".join(f"{self._names[n]}: {format_spec(n.spec)}" for n in self.inputs)

@@ -30,6 +30,11 @@ _scope: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("tinygr
 _rename_epoch = 0
 
 
+def rename_epoch() -> int:
+    """A counter bumped by every rename: cached automatic names older than it are stale."""
+    return _rename_epoch
+
+
 @dataclass(frozen=True)
 class Site:
     """Where a node was created: the first frame outside the tinygraph package."""
@@ -134,14 +139,16 @@ class Node:
 
     @property
     def name(self) -> str:
-        """The user's name, or else this node's automatic name in ``Graph(self)`` (``add_1``)."""
+        """The user's name, or else its automatic name (``add_1``) in the newest graph built over it."""
         if self._name is not None:
             return self._name
         cached = self._auto_name
         if cached is None or cached[0] != _rename_epoch:
-            from .graph import Graph
+            # Not Graph(self): naming must work even for nodes no valid graph can hold (two inputs
+            # sharing a name), so that repr and error messages never fail.
+            from .graph import assign_names, topological_order
 
-            cached = (_rename_epoch, Graph(self).name_of(self))
+            cached = (_rename_epoch, assign_names(topological_order([self]))[0][self])
             self._auto_name = cached
         return cached[1]
 
@@ -163,10 +170,9 @@ class Node:
         self.op.set_value(self, new)
 
     def __repr__(self) -> str:
-        from .graph import Graph
+        from .graph import format_node
 
-        graph = Graph(self)
-        return f"<Node {graph.format_node(self)}>"
+        return f"<Node {format_node(self, _name_of)}>"
 
     # --- building: numpy-like operators ------------------------------------------------------------
 
@@ -227,6 +233,10 @@ class Node:
             "a tinygraph Node has no truth value: it is a symbolic value, not computed yet "
             "(use tg.evaluate to get an array)"
         )
+
+
+def _name_of(node: Node) -> str:
+    return node.name
 
 
 def describe_operands(nodes: tuple[Node, ...]) -> str:

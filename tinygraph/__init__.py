@@ -9,6 +9,7 @@
 """
 
 from . import nn, ops
+from .compile import CompiledGraph, compile
 from .errors import ExecutionError, FeedError, GraphError, ShapeError
 from .executor import Executor, Plan, evaluate, trace
 from .graph import Graph
@@ -45,7 +46,7 @@ __version__ = "0.1.0"
 __all__ = [
     "nn", "ops",
     "GraphError", "ShapeError", "FeedError", "ExecutionError",
-    "Executor", "Plan", "evaluate", "trace",
+    "Executor", "Plan", "evaluate", "trace", "compile", "CompiledGraph",
     "Graph", "Node", "Site", "scope", "Op", "Spec",
     "input", "parameter", "constant",
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg", "negative", "pow", "power",

@@ -1,0 +1,221 @@
+"""Execution plans: everything about running some outputs that does not depend on the feeds.
+
+A ``Plan`` is computed once per tuple of outputs and cached (``plan_for``): the
+topological order, a slot per node, which values die after each step, how feeds
+are matched and checked, and the memory plan, i.e. which elementwise steps write
+their result into the buffer of an operand that dies there instead of
+allocating. Graphs are immutable, so the plan stays valid; it is stored on the
+first output node, so a graph the user drops is collected with its plans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import node as _node_module
+from .graph import Graph, Outputs, as_output_list
+from .node import Node
+from .op import Constant, Input, Op, Parameter
+from .shapes import Spec
+
+# How many different output tuples one node keeps plans for (evaluate(y), evaluate([y, h]), ...).
+_MAX_PLANS_PER_NODE = 8
+
+FeedCheck = Callable[[Any], Any]
+
+
+def _provider(cls: type, attr: str) -> type:
+    for klass in cls.__mro__:
+        if attr in klass.__dict__:
+            return klass
+    return object
+
+
+def memory_traits(op: Op) -> tuple[bool, Callable[..., Any] | None]:
+    """``(fresh_output, forward_into)`` of ``op``, trusted only if declared with its ``forward``.
+
+    A subclass that overrides ``forward`` (say, to return an input unchanged) must not inherit
+    its base's promises about memory, so both count only when the class declaring them is the
+    one defining ``forward`` or a subclass of it.
+    """
+    cls = type(op)
+    defines_forward = _provider(cls, "forward")
+    fresh = bool(cls.fresh_output) and issubclass(_provider(cls, "fresh_output"), defines_forward)
+    into = op.forward_into if cls.forward_into is not None else None
+    if into is not None and not issubclass(_provider(cls, "forward_into"), defines_forward):
+        into = None
+    return fresh, into
+
+
+def _broadcast_keeps(target: Spec, others: list[Spec]) -> bool:
+    # Whether broadcasting ``others`` against an operand of spec ``target`` surely leaves its
+    # shape unchanged at run time: a None dim of the operand is safe only where the other
+    # operands have no dim or a fixed 1 (another None could be larger).
+    nd = len(target.shape)
+    for axis, dim in enumerate(target.shape):
+        if dim is not None:
+            continue
+        for other in others:
+            k = axis - (nd - len(other.shape))
+            if k >= 0 and other.shape[k] != 1:
+                return False
+    return True
+
+
+def plan_inplace(graph: Graph) -> dict[Node, int]:
+    """For each node that writes in place: the position of the operand whose buffer it reuses.
+
+    The operand must die at that node, not be an output, be owned (produced by an op with a
+    fresh output and read only by such ops, so no view of it exists), and have the node's exact
+    dtype and shape. Inputs, parameters and constants are never owned, hence never written.
+    """
+    nodes = graph.nodes
+    last_use: dict[Node, Node] = {}
+    consumers_fresh: dict[Node, bool] = {}
+    traits: dict[Node, tuple[bool, Callable[..., Any] | None]] = {}
+    for node in nodes:
+        traits[node] = memory_traits(node.op)
+        fresh = traits[node][0]
+        for i in node.inputs:
+            last_use[i] = node
+            consumers_fresh[i] = consumers_fresh.get(i, True) and fresh
+    outputs = set(graph.outputs)
+    inplace: dict[Node, int] = {}
+    for node in nodes:
+        into = traits[node][1]
+        spec = node.spec
+        if into is None or not spec.shape:
+            continue
+        for j, operand in enumerate(node.inputs):
+            ospec = operand.spec
+            if (
+                last_use[operand] is node
+                and operand not in outputs
+                and traits[operand][0]
+                and consumers_fresh[operand]
+                and ospec.dtype == spec.dtype
+                and ospec.shape == spec.shape
+                and _broadcast_keeps(ospec, [o.spec for k, o in enumerate(node.inputs) if k != j])
+            ):
+                inplace[node] = j
+                break
+    return inplace
+
+
+def _fast_check(node: Node, name: str) -> FeedCheck:
+    # The common case (an ndarray of exactly the declared dtype and a fitting shape) is
+    # accepted with a few attribute reads; anything else goes through check_feed, which
+    # converts or raises the FeedError.
+    from .executor import check_feed
+
+    spec = node.spec
+    dtype = spec.dtype
+    ndim = len(spec.shape)
+    fixed = tuple((i, d) for i, d in enumerate(spec.shape) if d is not None)
+    ndarray = np.ndarray
+
+    def slow(value: Any) -> Any:
+        return check_feed(node, name, value)
+
+    if not fixed:
+        def check(value: Any) -> Any:
+            if type(value) is ndarray and value.dtype is dtype and value.ndim == ndim:
+                return value
+            return slow(value)
+    elif len(fixed) == 1:
+        (axis, size), = fixed
+
+        def check(value: Any) -> Any:
+            if type(value) is ndarray and value.dtype is dtype and value.ndim == ndim and value.shape[axis] == size:
+                return value
+            return slow(value)
+    else:
+        def check(value: Any) -> Any:
+            if type(value) is ndarray and value.dtype is dtype and value.ndim == ndim:
+                shape = value.shape
+                for axis, size in fixed:
+                    if shape[axis] != size:
+                        return slow(value)
+                return value
+            return slow(value)
+    return check
+
+
+class Plan:
+    """What running some outputs takes: order, slots, release points, feed checks, memory plan."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.nodes = graph.nodes
+        self.epoch = _node_module._rename_epoch
+        nodes = self.nodes
+        self.slot: dict[Node, int] = {n: k for k, n in enumerate(nodes)}
+        last_use: dict[Node, int] = {}
+        for step, node in enumerate(nodes):
+            for i in node.inputs:
+                last_use[i] = step
+        outputs = set(graph.outputs)
+        #: ``release[k]``: the values no step after ``k`` reads (outputs are never released).
+        self.release: list[list[Node]] = [[] for _ in nodes]
+        for node, step in last_use.items():
+            if node not in outputs:
+                self.release[step].append(node)
+        #: node -> position of the dying operand whose buffer it writes its result into.
+        self.inplace: dict[Node, int] = plan_inplace(graph)
+        self.output_slots: tuple[int, ...] = tuple(self.slot[n] for n in graph.outputs)
+        self.input_slots: tuple[int, ...] = tuple(self.slot[n] for n in graph.inputs)
+        #: feed key (input node or its name) -> (slot, check); other keys take the slow path.
+        self.feed_keys: dict[Any, tuple[int, FeedCheck]] = {}
+        for n in graph.inputs:
+            entry = (self.slot[n], _fast_check(n, graph.name_of(n)))
+            self.feed_keys[n] = entry
+            self.feed_keys[graph.name_of(n)] = entry
+        #: parameters and constants: (slot, op), their values read at the start of each run.
+        self.loads: list[tuple[int, Op]] = []
+        #: the other steps: (function, argument slots, result slot, slots dead afterwards, node).
+        self.steps: list[tuple[Callable[..., Any], tuple[int, ...], int, tuple[int, ...], Node]] = []
+        for k, node in enumerate(nodes):
+            op = node.op
+            if isinstance(op, Input):
+                continue
+            if type(op) is Parameter or type(op) is Constant:
+                self.loads.append((k, op))
+                continue
+            args = tuple(self.slot[i] for i in node.inputs)
+            j = self.inplace.get(node)
+            if j is None:
+                fn = op.forward
+            else:
+                fn = memory_traits(op)[1]  # type: ignore[assignment]
+                args = (args[j], *args)
+            dead = tuple(self.slot[d] for d in self.release[k])
+            self.steps.append((fn, args, k, dead, node))
+
+    def __repr__(self) -> str:
+        return f"<Plan {len(self.nodes)} nodes, {len(self.inplace)} in place: {self.graph!r}>"
+
+
+def plan_for(outputs: Outputs) -> Plan:
+    """The cached plan for ``outputs`` (a Node, a sequence of Nodes or a Graph), made on first use."""
+    if type(outputs) is Node:
+        key: tuple[Node, ...] = (outputs,)
+    elif isinstance(outputs, Graph):
+        key = outputs.outputs
+    else:
+        key = as_output_list(outputs)
+    first = key[0]
+    plans = first._plans
+    if plans is not None:
+        plan = plans.get(key)
+        if plan is not None and plan.epoch == _node_module._rename_epoch:
+            return plan  # type: ignore[no-any-return]
+    plan = Plan(outputs if isinstance(outputs, Graph) else Graph(key))
+    if plans is None:
+        plans = first._plans = {}
+    elif len(plans) >= _MAX_PLANS_PER_NODE and key not in plans:
+        del plans[next(iter(plans))]
+    plans[key] = plan
+    return plan

@@ -39,6 +39,7 @@ from .ops import (
     tanh,
     transpose,
 )
+from .profile import Profile, profile
 from .shapes import Spec
 
 __version__ = "0.1.0"
@@ -46,7 +47,7 @@ __version__ = "0.1.0"
 __all__ = [
     "nn", "ops",
     "GraphError", "ShapeError", "FeedError", "ExecutionError",
-    "Executor", "Plan", "evaluate", "trace", "compile", "CompiledGraph",
+    "Executor", "Plan", "evaluate", "trace", "compile", "CompiledGraph", "profile", "Profile",
     "Graph", "Node", "Site", "scope", "Op", "Spec",
     "input", "parameter", "constant",
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg", "negative", "pow", "power",

@@ -199,8 +199,7 @@ class _Codegen:
         if body:
             lines.append("    try:")
             first = len(lines) + 1
-            for offset, line in enumerate(body):
-                lines.append(line)
+            lines.extend(body)
             lines.append("    except _Exception as _e:")
             lines.append("        raise _fail(_e, _locals()) from _e")
             compute = [n for n in plan.nodes if not isinstance(n.op, Input) and type(n.op) not in _LEAVES]

@@ -63,8 +63,7 @@ class Executor:
             execute(plan, env)
         else:
             self._run_stepwise(plan, env, observers, trace)
-        results = [np.asarray(env[k]) for k in plan.output_slots]
-        return results[0] if type(outputs) is Node else results
+        return _results(env, plan, type(outputs) is Node)
 
     def _run_stepwise(self, plan: Plan, env: list[Any], observers: tuple[Observer, ...],
                       trace: MutableMapping[Node, Any] | None) -> None:
@@ -94,6 +93,14 @@ class Executor:
 _DEFAULT_STEP = Executor.step
 
 
+def _results(env: list[Any], plan: Plan, single: bool) -> Any:
+    ndarray = np.ndarray
+    if single:
+        value = env[plan.output_slots[0]]
+        return value if type(value) is ndarray else np.asarray(value)
+    return [v if type(v) is ndarray else np.asarray(v) for v in (env[k] for k in plan.output_slots)]
+
+
 def execute(plan: Plan, env: list[Any]) -> None:
     """Run ``plan``'s steps on ``env`` (one value per slot, inputs filled), applying its memory plan."""
     for k, op in plan.loads:
@@ -101,12 +108,12 @@ def execute(plan: Plan, env: list[Any]) -> None:
     step: Any = None
     try:
         for step in plan.steps:
-            fn, args, out, dead, _ = step
-            env[out] = fn(*[env[i] for i in args])
+            fn, get, out, dead, _ = step
+            env[out] = fn(*get(env))
             for d in dead:
                 env[d] = None
     except Exception as e:
-        fn, args, out, dead, node = step
+        node = step[4]
         values = [env[plan.slot[i]] for i in node.inputs]
         raise _execution_error(plan.graph, node, values, e) from e
 
@@ -142,6 +149,13 @@ def evaluate(
     trace: MutableMapping[Node, Any] | None = None,
 ) -> Any:
     """Run the forward pass: an array for one output node, a list of arrays for several."""
+    if trace is None and observers == ():
+        # Executor.run's fast path, without its extra call: this is the per-call overhead of
+        # every small network.
+        plan = plan_for(outputs)
+        env = bind_feeds(plan, feeds)
+        execute(plan, env)
+        return _results(env, plan, type(outputs) is Node)
     return _EXECUTOR.run(outputs, feeds, observers=observers, trace=trace)
 
 

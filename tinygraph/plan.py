@@ -10,6 +10,7 @@ first output node, so a graph the user drops is collected with its plans.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -105,6 +106,27 @@ def plan_inplace(graph: Graph) -> dict[Node, int]:
     return inplace
 
 
+def step_call(op: Op, args: list[Any], inplace: int | None) -> tuple[Callable[..., Any], list[Any]]:
+    """The function a step calls and its arguments (``args`` are the operands, in order).
+
+    Built-in ufunc ops and matmul call numpy directly (``out`` passed positionally when the
+    step writes in place); any other op calls ``forward`` or ``forward_into(out, ...)``.
+    """
+    from .ops import Elementwise, MatMul
+
+    cls = type(op)
+    if isinstance(op, Elementwise) and cls.forward is Elementwise.forward and \
+            cls.forward_into is Elementwise.forward_into:
+        return op.ufunc, args if inplace is None else [*args, args[inplace]]
+    if isinstance(op, MatMul) and cls.forward is MatMul.forward:
+        return np.matmul, args
+    if inplace is None:
+        return op.forward, args
+    into = memory_traits(op)[1]
+    assert into is not None
+    return into, [args[inplace], *args]
+
+
 def _fast_check(node: Node, name: str) -> FeedCheck:
     # The common case (an ndarray of exactly the declared dtype and a fitting shape) is
     # accepted with a few attribute reads; anything else goes through check_feed, which
@@ -175,8 +197,9 @@ class Plan:
             self.feed_keys[graph.name_of(n)] = entry
         #: parameters and constants: (slot, op), their values read at the start of each run.
         self.loads: list[tuple[int, Op]] = []
-        #: the other steps: (function, argument slots, result slot, slots dead afterwards, node).
-        self.steps: list[tuple[Callable[..., Any], tuple[int, ...], int, tuple[int, ...], Node]] = []
+        #: the other steps: (function, getter of its arguments from the slot list, result slot,
+        #: slots dead afterwards, node); ``env[out] = fn(*get(env))``.
+        self.steps: list[tuple[Callable[..., Any], Callable[[list[Any]], Any], int, tuple[int, ...], Node]] = []
         for k, node in enumerate(nodes):
             op = node.op
             if isinstance(op, Input):
@@ -184,15 +207,12 @@ class Plan:
             if type(op) is Parameter or type(op) is Constant:
                 self.loads.append((k, op))
                 continue
-            args = tuple(self.slot[i] for i in node.inputs)
-            j = self.inplace.get(node)
-            if j is None:
-                fn = op.forward
-            else:
-                fn = memory_traits(op)[1]  # type: ignore[assignment]
-                args = (args[j], *args)
+            fn, args = step_call(op, [self.slot[i] for i in node.inputs], self.inplace.get(node))
+            # itemgetter fetches the arguments in C; a slice keeps a single argument in a list.
+            get = operator.itemgetter(*args) if len(args) > 1 else \
+                operator.itemgetter(slice(args[0], args[0] + 1) if args else slice(0, 0))
             dead = tuple(self.slot[d] for d in self.release[k])
-            self.steps.append((fn, args, k, dead, node))
+            self.steps.append((fn, get, k, dead, node))
 
     def __repr__(self) -> str:
         return f"<Plan {len(self.nodes)} nodes, {len(self.inplace)} in place: {self.graph!r}>"

@@ -102,6 +102,9 @@ class _Codegen:
                 self.var[node] = self.bind(f"_c_{_identifier(self.graph.name_of(node), set())}", node.op.value)
             else:
                 self.var[node] = _identifier(self.graph.name_of(node), taken)
+        for node in inputs:
+            if node not in self.var:  # listed in inputs but not needed: accepted and ignored
+                self.var[node] = _identifier(node.name, taken)
         self.line_node: dict[int, Node] = {}
 
     def bind(self, name: str, value: Any) -> str:

@@ -168,7 +168,8 @@ class Graph:
             value = op.value.item() if isinstance(op.value, np.ndarray) and op.value.ndim == 0 else op.value
             shown = repr(value) if node.ndim == 0 else format_spec(node.spec)
             return f"{self._names.get(node, '?')}: {format_spec(node.spec)} = constant({shown})"
-        operands = ", ".join(self._names.get(i, i.name) for i in node.inputs)
+        # Not .get(i, i.name): that would evaluate i.name (a whole Graph) for every operand.
+        operands = ", ".join(self._names[i] if i in self._names else i.name for i in node.inputs)
         return f"{self._names.get(node, '?')}: {format_spec(node.spec)} = {head}({operands})"
 
     def __str__(self) -> str:

@@ -10,8 +10,10 @@ first output node, so a graph the user drops is collected with its plans.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -43,12 +45,17 @@ def memory_traits(op: Op) -> tuple[bool, Callable[..., Any] | None]:
     one defining ``forward`` or a subclass of it.
     """
     cls = type(op)
-    defines_forward = _provider(cls, "forward")
-    fresh = bool(cls.fresh_output) and issubclass(_provider(cls, "fresh_output"), defines_forward)
-    into = op.forward_into if cls.forward_into is not None else None
-    if into is not None and not issubclass(_provider(cls, "forward_into"), defines_forward):
-        into = None
-    return fresh, into
+    flags = _TRAITS.get(cls)
+    if flags is None:
+        defines_forward = _provider(cls, "forward")
+        fresh = bool(cls.fresh_output) and issubclass(_provider(cls, "fresh_output"), defines_forward)
+        into = cls.forward_into is not None and issubclass(_provider(cls, "forward_into"), defines_forward)
+        flags = _TRAITS[cls] = (fresh, into)
+    return flags[0], (op.forward_into if flags[1] else None)
+
+
+# Per op class; a class's attributes are not expected to change after its first use.
+_TRAITS: dict[type, tuple[bool, bool]] = {}
 
 
 def _broadcast_keeps(target: Spec, others: list[Spec]) -> bool:
@@ -218,6 +225,22 @@ class Plan:
         return f"<Plan {len(self.nodes)} nodes, {len(self.inplace)} in place: {self.graph!r}>"
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Planning allocates a few container objects per node and frees none of them; each
+    # allocation burst would trigger CPython's cyclic collector, whose full passes walk the
+    # whole (large) heap, making planning a big graph superlinear. The collector is left as
+    # the user set it if they had disabled it.
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def plan_for(outputs: Outputs) -> Plan:
     """The cached plan for ``outputs`` (a Node, a sequence of Nodes or a Graph), made on first use."""
     if type(outputs) is Node:
@@ -232,7 +255,8 @@ def plan_for(outputs: Outputs) -> Plan:
         plan = plans.get(key)
         if plan is not None and plan.epoch == _node_module._rename_epoch:
             return plan  # type: ignore[no-any-return]
-    plan = Plan(outputs if isinstance(outputs, Graph) else Graph(key))
+    with _gc_paused():
+        plan = Plan(outputs if isinstance(outputs, Graph) else Graph(key))
     if plans is None:
         plans = first._plans = {}
     elif len(plans) >= _MAX_PLANS_PER_NODE and key not in plans:

@@ -34,8 +34,11 @@ import tinygraph as tg  # noqa: E402
 
 try:
     import torch
+
+    DEFAULT_TORCH_THREADS = torch.get_num_threads()
 except ImportError:  # torch is optional
     torch = None
+    DEFAULT_TORCH_THREADS = 1
 
 
 # --- the textbook's numpy classes ------------------------------------------------------------------
@@ -115,6 +118,10 @@ def make_tinygraph(weights: list[tuple[Any, Any]], dtype: Any, final_sigmoid: bo
 def make_torch(weights: list[tuple[Any, Any]], final_sigmoid: bool) -> Callable[[Any], Any] | None:
     if torch is None:
         return None
+    # Small layers gain nothing from torch's intra-op threads, and on a 2-core machine their
+    # spinning workers slow down whatever runs next in the interleaved rounds.
+    big = max(W.size for W, _ in weights) >= 1 << 16
+    torch.set_num_threads(DEFAULT_TORCH_THREADS if big else 1)
     mods: list[Any] = []
     for k, (W, b) in enumerate(weights):
         if k:
@@ -321,7 +328,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few rounds (a smoke test)")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per workload")
     parser.add_argument("--only", default="W1,W2,W3,W4", help="comma-separated workloads to run")
+    parser.add_argument("--no-torch", action="store_true", help="leave torch out even if installed")
     args = parser.parse_args(argv)
+    global torch
+    if args.no_torch:
+        torch = None
     only = set(args.only.upper().split(","))
     quick = args.quick
     rounds = args.rounds or (3 if quick else 41)

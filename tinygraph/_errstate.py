@@ -29,6 +29,16 @@ except (ImportError, AttributeError):  # pragma: no cover - depends on numpy's p
 _derived: tuple[Any, Any] = (None, None)
 
 
+def derive(current: Any) -> Any:
+    """The error state ``current`` with overflow ignored (cached for the latest ``current``)."""
+    global _derived
+    derived = _derived
+    if derived[0] is not current:
+        derived = (current, _make_extobj(over="ignore"))
+        _derived = derived
+    return derived[1]
+
+
 def exp_ignoring_overflow(buf: np.ndarray[Any, Any]) -> None:
     """``np.exp(buf, out=buf)`` where overflow to ``inf`` is silent (intended: ``1/(1+inf) == 0``)."""
     global _derived

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _errstate
 from ._errstate import exp_ignoring_overflow
 from .errors import ExecutionError, FeedError, GraphError
 from .executor import _execution_error, check_feed, resolve_feeds
@@ -39,6 +40,7 @@ from .node import Node
 from .op import Constant, Input, Parameter
 from .ops import Elementwise, MatMul, Sigmoid
 from .plan import Plan, memory_traits, plan_for
+from .tiling import TileCache, tiled_operand
 
 __all__ = ["CompiledGraph", "compile"]
 
@@ -154,6 +156,16 @@ class _Codegen:
                 cls.forward_into is Elementwise.forward_into:
             fn = self.bind(f"_{op.ufunc.__name__}", op.ufunc)
             out = [args[j]] if j is not None else []
+            pos = tiled_operand(node)
+            if pos is not None:
+                # A small broadcast parameter: use its cached full-shape tile (see tiling.py).
+                cache = self.bind(f"_tiles_{self.var[node]}", TileCache())
+                leaf, big = args[pos], args[1 - pos]
+                fetch = (f"_t = {cache}.entry; _t = _t if _t[0] is {leaf} and _t[1] == {big}.shape "
+                         f"else {cache}.retile({leaf}, {big}.shape); ")
+                args = list(args)
+                args[pos] = "_t[2]"
+                return fetch + f"{self.var[node]} = {fn}({', '.join(args + out)})", dense
             return f"{fn}({', '.join(args + out)})", dense
         if isinstance(op, MatMul) and cls.forward is MatMul.forward:
             return f"{self.bind('_matmul', np.matmul)}({', '.join(args)})", dense
@@ -166,7 +178,14 @@ class _Codegen:
             div = self.bind("_true_divide", np.true_divide)
             v, a = self.var[node], args[0]
             first = f"{neg}({a}, {a})" if j is not None else f"{neg}({a})"
-            return f"{first}; _exp_ignoring_overflow({v}); {add}({v}, {one}, {v}); {div}({one}, {v}, {v})", True
+            if _errstate._extobj_contextvar is not None:
+                # np.errstate(over="ignore") around exp, as two C calls: the state to restore
+                # and its overflow-ignoring variant are looked up once per call (see prologue).
+                self.errstate = True
+                exp = f"_cvset(_ignore_over); {self.bind('_exp', np.exp)}({v}, {v}); _cvset(_errors)"
+            else:  # pragma: no cover
+                exp = f"_exp_ignoring_overflow({v})"
+            return f"{first}; {exp}; {add}({v}, {one}, {v}); {div}({one}, {v}, {v})", True
         if j is not None:
             assert into is not None
             fn = self.bind(f"_into_{self.var[node]}", into)
@@ -193,17 +212,24 @@ class _Codegen:
             donor = node.inputs[plan.inplace[node]] if node in plan.inplace else None
             # Leaves hold memory the caller owns anyway, and a donor's buffer lives on as v.
             dead = [self.var[d] for d in plan.release[k] if d is not donor and type(d.op) not in _LEAVES]
-            stmt = f"{v} = {expr}"
+            stmt = expr if expr.startswith("_t = ") else f"{v} = {expr}"
             if dead:
                 stmt += f"; del {', '.join(dead)}"
             note = "  [in place]" if node in plan.inplace else ""
             body.append(f"        {stmt}  # {graph.format_node(node)}{note}")
         returned = [self.var[n] if self.var[n] in dense_vars else f"_asarray({self.var[n]})" for n in graph.outputs]
+        if self.errstate:
+            self.globals.update(_cvget=_errstate._extobj_contextvar.get, _cvset=_errstate._extobj_contextvar.set,
+                                _es=_errstate)
+            lines.append("    _errors = _cvget(); _d = _es._derived")
+            lines.append("    _ignore_over = _d[1] if _d[0] is _errors else _es.derive(_errors)")
         if body:
             lines.append("    try:")
             first = len(lines) + 1
             lines.extend(body)
             lines.append("    except _Exception as _e:")
+            if self.errstate:
+                lines.append("        _cvset(_errors)  # an op raised inside the overflow-ignoring window")
             lines.append("        raise _fail(_e, _locals()) from _e")
             compute = [n for n in plan.nodes if not isinstance(n.op, Input) and type(n.op) not in _LEAVES]
             self.line_node = {first + i: n for i, n in enumerate(compute)}
@@ -212,6 +238,7 @@ class _Codegen:
         return "\n".join(lines) + "\n"
 
     single = True
+    errstate = False
 
 
 def _slow_check(node: Node, name: str) -> Any:

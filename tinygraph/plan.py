@@ -113,18 +113,25 @@ def plan_inplace(graph: Graph) -> dict[Node, int]:
     return inplace
 
 
-def step_call(op: Op, args: list[Any], inplace: int | None) -> tuple[Callable[..., Any], list[Any]]:
+def step_call(node: Node, args: list[Any], inplace: int | None) -> tuple[Callable[..., Any], list[Any]]:
     """The function a step calls and its arguments (``args`` are the operands, in order).
 
     Built-in ufunc ops and matmul call numpy directly (``out`` passed positionally when the
-    step writes in place); any other op calls ``forward`` or ``forward_into(out, ...)``.
+    step writes in place), small broadcast parameters through a cached tile (``tiling``);
+    any other op calls ``forward`` or ``forward_into(out, ...)``.
     """
     from .ops import Elementwise, MatMul
+    from .tiling import tiled_operand, tiled_step
 
+    op = node.op
     cls = type(op)
     if isinstance(op, Elementwise) and cls.forward is Elementwise.forward and \
             cls.forward_into is Elementwise.forward_into:
-        return op.ufunc, args if inplace is None else [*args, args[inplace]]
+        full = args if inplace is None else [*args, args[inplace]]
+        pos = tiled_operand(node)
+        if pos is not None:
+            return tiled_step(op.ufunc, pos, inplace is not None), full
+        return op.ufunc, full
     if isinstance(op, MatMul) and cls.forward is MatMul.forward:
         return np.matmul, args
     if inplace is None:
@@ -214,7 +221,7 @@ class Plan:
             if type(op) is Parameter or type(op) is Constant:
                 self.loads.append((k, op))
                 continue
-            fn, args = step_call(op, [self.slot[i] for i in node.inputs], self.inplace.get(node))
+            fn, args = step_call(node, [self.slot[i] for i in node.inputs], self.inplace.get(node))
             # itemgetter fetches the arguments in C; a slice keeps a single argument in a list.
             get = operator.itemgetter(*args) if len(args) > 1 else \
                 operator.itemgetter(slice(args[0], args[0] + 1) if args else slice(0, 0))

@@ -192,3 +192,17 @@ def test_100k_node_chain_compiled_equals_evaluate():
     feeds = np.linspace(-2, 2, 4)
     f = tg.compile(v)
     assert np.array_equal(f(feeds), tg.evaluate(v, {x: feeds}))
+
+
+def test_cached_bias_tiles_follow_parameter_values_and_batch_sizes():
+    rng = np.random.default_rng(5)
+    net, x, y = textbook_network(rng)
+    f = tg.compile(y)
+    b1 = net.params[1]
+    for batch_size, new_bias in ((10, None), (3, rng.standard_normal(4)), (3, None), (7, rng.standard_normal(4))):
+        if new_bias is not None:
+            b1.value = new_bias
+        batch = rng.standard_normal((batch_size, 2))
+        want = textbook_numpy(net.params, batch)
+        assert np.array_equal(f(batch), want)
+        assert np.array_equal(tg.evaluate(y, {x: batch}), want)

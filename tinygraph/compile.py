@@ -40,7 +40,6 @@ from .node import Node
 from .op import Constant, Input, Parameter
 from .ops import Elementwise, MatMul, Sigmoid
 from .plan import Plan, memory_traits, plan_for
-from .tiling import TileCache, tiled_operand
 
 __all__ = ["CompiledGraph", "compile"]
 
@@ -156,16 +155,6 @@ class _Codegen:
                 cls.forward_into is Elementwise.forward_into:
             fn = self.bind(f"_{op.ufunc.__name__}", op.ufunc)
             out = [args[j]] if j is not None else []
-            pos = tiled_operand(node)
-            if pos is not None:
-                # A small broadcast parameter: use its cached full-shape tile (see tiling.py).
-                cache = self.bind(f"_tiles_{self.var[node]}", TileCache())
-                leaf, big = args[pos], args[1 - pos]
-                fetch = (f"_t = {cache}.entry; _t = _t if _t[0] is {leaf} and _t[1] == {big}.shape "
-                         f"else {cache}.retile({leaf}, {big}.shape); ")
-                args = list(args)
-                args[pos] = "_t[2]"
-                return fetch + f"{self.var[node]} = {fn}({', '.join(args + out)})", dense
             return f"{fn}({', '.join(args + out)})", dense
         if isinstance(op, MatMul) and cls.forward is MatMul.forward:
             return f"{self.bind('_matmul', np.matmul)}({', '.join(args)})", dense
@@ -212,7 +201,7 @@ class _Codegen:
             donor = node.inputs[plan.inplace[node]] if node in plan.inplace else None
             # Leaves hold memory the caller owns anyway, and a donor's buffer lives on as v.
             dead = [self.var[d] for d in plan.release[k] if d is not donor and type(d.op) not in _LEAVES]
-            stmt = expr if expr.startswith("_t = ") else f"{v} = {expr}"
+            stmt = f"{v} = {expr}"
             if dead:
                 stmt += f"; del {', '.join(dead)}"
             note = "  [in place]" if node in plan.inplace else ""

@@ -117,21 +117,15 @@ def step_call(node: Node, args: list[Any], inplace: int | None) -> tuple[Callabl
     """The function a step calls and its arguments (``args`` are the operands, in order).
 
     Built-in ufunc ops and matmul call numpy directly (``out`` passed positionally when the
-    step writes in place), small broadcast parameters through a cached tile (``tiling``);
-    any other op calls ``forward`` or ``forward_into(out, ...)``.
+    step writes in place); any other op calls ``forward`` or ``forward_into(out, ...)``.
     """
     from .ops import Elementwise, MatMul
-    from .tiling import tiled_operand, tiled_step
 
     op = node.op
     cls = type(op)
     if isinstance(op, Elementwise) and cls.forward is Elementwise.forward and \
             cls.forward_into is Elementwise.forward_into:
-        full = args if inplace is None else [*args, args[inplace]]
-        pos = tiled_operand(node)
-        if pos is not None:
-            return tiled_step(op.ufunc, pos, inplace is not None), full
-        return op.ufunc, full
+        return op.ufunc, args if inplace is None else [*args, args[inplace]]
     if isinstance(op, MatMul) and cls.forward is MatMul.forward:
         return np.matmul, args
     if inplace is None:

@@ -283,43 +283,62 @@ def build_dag(n: int, seed: int = 0) -> tg.Node:
     return nodes[-1]
 
 
+def _scale_once(builder: Callable[[int], tg.Node], n: int, to_dot: Any) -> dict[str, float]:
+    gc.collect()
+    t0 = time.perf_counter()
+    y = builder(n)
+    times = {"build": time.perf_counter() - t0}
+    # The same build with the cyclic collector paused: shows how much of the growth is CPython's
+    # full collections walking a heap that grows with the graph.
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        builder(n)
+        times["build (gc paused)"] = time.perf_counter() - t0
+    finally:
+        gc.enable()
+    gc.collect()
+    t0 = time.perf_counter()
+    graph = tg.Graph(y)
+    times["sort"] = time.perf_counter() - t0
+    times["nodes"] = len(graph)
+    feeds = {"x": np.linspace(-1, 1, 4)}
+    t0 = time.perf_counter()
+    tg.evaluate(graph, feeds)  # cold: sorts and plans (cached), then runs
+    times["evaluate (cold)"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tg.evaluate(graph, feeds)
+    times["evaluate (warm)"] = time.perf_counter() - t0
+    if to_dot is not None:
+        t0 = time.perf_counter()
+        to_dot(graph)
+        times["DOT export"] = time.perf_counter() - t0
+    return times
+
+
+SCALE_COLUMNS = ["build", "build (gc paused)", "sort", "evaluate (cold)", "evaluate (warm)", "DOT export"]
+
+
 def scale_workload(sizes: list[int]) -> list[list[str]]:
-    to_dot = getattr(tg, "to_dot", None)
+    # DOT export comes with the diagrams module (tg.to_dot / Graph.to_dot) where present.
+    to_dot = getattr(tg, "to_dot", None) or getattr(tg.Graph, "to_dot", None)
     rows: list[list[str]] = []
     for shape, builder in (("chain", build_chain), ("random DAG", build_dag)):
-        per_node: dict[str, dict[int, float]] = {k: {} for k in ("build", "sort", "evaluate", "DOT export")}
+        per_node: dict[str, dict[int, float]] = {k: {} for k in SCALE_COLUMNS}
         for n in sizes:
-            gc.collect()
-            t0 = time.perf_counter()
-            y = builder(n)
-            t_build = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            graph = tg.Graph(y)
-            t_sort = time.perf_counter() - t0
-            count = len(graph)
-            feeds = {"x": np.linspace(-1, 1, 4)}
-            t0 = time.perf_counter()
-            tg.evaluate(graph, feeds)  # cold: plans, then runs
-            t_eval = time.perf_counter() - t0
-            t_dot: float | None = None
-            if to_dot is not None:
-                t0 = time.perf_counter()
-                to_dot(graph)
-                t_dot = time.perf_counter() - t0
-            for key, t in (("build", t_build), ("sort", t_sort), ("evaluate", t_eval), ("DOT export", t_dot)):
-                if t is not None:
-                    per_node[key][n] = t / count
-            rows.append([shape, f"{count:,}", fmt_time(t_build), fmt_time(t_sort), fmt_time(t_eval),
-                         fmt_time(t_dot) if t_dot is not None else "n/a"])
-            del y, graph
+            # Small graphs take milliseconds: the median of a few runs steadies them.
+            runs = [_scale_once(builder, n, to_dot) for _ in range(5 if n <= 10_000 else 3)]
+            times = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            count = int(times["nodes"])
+            for key in SCALE_COLUMNS:
+                if key in times:
+                    per_node[key][n] = times[key] / count
+            rows.append([shape, f"{count:,}", *(fmt_time(times[k]) if k in times else "n/a" for k in SCALE_COLUMNS)])
         growth = []
-        for key, values in per_node.items():
-            if len(values) >= 2:
-                small, large = min(values), max(values)
-                growth.append(f"{key} {values[large] / values[small]:.2f}")
-            else:
-                growth.append(f"{key} n/a")
-        rows.append([shape, f"per-node time {max(sizes):,} / {min(sizes):,}", *[g.split(" ")[-1] for g in growth]])
+        for key in SCALE_COLUMNS:
+            values = per_node[key]
+            growth.append(f"{values[max(values)] / values[min(values)]:.2f}" if len(values) >= 2 else "n/a")
+        rows.append([shape, f"per-node time {max(sizes):,} / {min(sizes):,}", *growth])
     return rows
 
 
@@ -366,7 +385,7 @@ def main(argv: list[str] | None = None) -> None:
     if "W4" in only:
         sizes = [100, 1000] if quick else [1000, 10000, 100000]
         print()
-        print(table(scale_workload(sizes), ["W4 graph", "nodes", "build", "sort", "evaluate (cold)", "DOT export"]))
+        print(table(scale_workload(sizes), ["W4 graph", "nodes", *SCALE_COLUMNS]))
 
 
 if __name__ == "__main__":

@@ -89,3 +89,16 @@ def test_cached_plan_is_safe_across_threads():
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_nodes_with_cached_plans_still_pickle_and_copy():
+    import copy
+    import pickle
+
+    x, h, y = _net(np.random.default_rng(0))
+    batch = np.ones((2, 2))
+    want = tg.evaluate(y, {x: batch})
+    tg.compile(y)
+    for clone in (pickle.loads(pickle.dumps(y)), copy.deepcopy(y)):
+        assert not clone._plans
+        assert np.array_equal(tg.evaluate(clone, {"x": batch}), want)

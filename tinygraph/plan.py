@@ -226,6 +226,23 @@ class Plan:
         return f"<Plan {len(self.nodes)} nodes, {len(self.inplace)} in place: {self.graph!r}>"
 
 
+class PlanCache(dict):  # type: ignore[type-arg]
+    """A node's cached plans, by outputs tuple; pickling or copying the node leaves them behind.
+
+    Plans hold bound methods and closures and are cheap to recompute, so a pickled, copied
+    or deep-copied node starts with an empty cache instead of failing or duplicating it.
+    """
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[type, tuple[()]]:
+        return (PlanCache, ())
+
+    def __copy__(self) -> PlanCache:
+        return PlanCache()
+
+    def __deepcopy__(self, memo: Any) -> PlanCache:
+        return PlanCache()
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     # Planning allocates a few container objects per node and frees none of them; each
@@ -251,7 +268,7 @@ def plan_for(outputs: Outputs) -> Plan:
     else:
         key = as_output_list(outputs)
     first = key[0]
-    plans = first._plans
+    plans = getattr(first, "_plans", None)  # absent on a node made without __init__
     if plans is not None:
         plan = plans.get(key)
         if plan is not None and plan.epoch == _node_module._rename_epoch:
@@ -259,7 +276,7 @@ def plan_for(outputs: Outputs) -> Plan:
     with _gc_paused():
         plan = Plan(outputs if isinstance(outputs, Graph) else Graph(key))
     if plans is None:
-        plans = first._plans = {}
+        plans = first._plans = PlanCache()
     elif len(plans) >= _MAX_PLANS_PER_NODE and key not in plans:
         del plans[next(iter(plans))]
     plans[key] = plan

@@ -102,3 +102,25 @@ def test_nodes_with_cached_plans_still_pickle_and_copy():
     for clone in (pickle.loads(pickle.dumps(y)), copy.deepcopy(y)):
         assert not clone._plans
         assert np.array_equal(tg.evaluate(clone, {"x": batch}), want)
+
+
+def test_step_overrides_and_observers_still_see_every_node():
+    # The fast path is only taken when nothing could notice it; a subclass's step is still
+    # called once per non-input node, in topological order, even after the plan is cached.
+    x, h, y = _net(np.random.default_rng(0))
+    batch = np.ones((2, 2))
+    tg.evaluate(y, {x: batch})
+    calls = []
+
+    class Counting(tg.Executor):
+        def step(self, node, input_values):
+            calls.append(node)
+            return super().step(node, input_values)
+
+    out = Counting().run(y, {x: batch})
+    graph = tg.Graph(y)
+    assert calls == [n for n in graph.nodes if n is not x]
+    assert np.array_equal(out, tg.evaluate(y, {x: batch}))
+    seen = []
+    tg.evaluate(y, {x: batch}, observers=[lambda n, v: seen.append(n)])
+    assert seen == list(graph.nodes)

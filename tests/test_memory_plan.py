@@ -167,3 +167,29 @@ def test_sigmoid_silences_only_its_own_overflow():
         assert np.geterr()["divide"] == "raise"
         tg.evaluate(tg.sigmoid(x * 2.0), {x: np.array([-1e4, 1e4])})
         assert np.geterr()["divide"] == "raise" and np.geterr()["over"] == "warn"
+
+
+def test_guarded_reuse_when_shapes_match_only_at_run_time():
+    # relu(h) and tanh(h) are both (None, 3): only at run time is it known that neither
+    # broadcasts the other, so the sum reuses relu's buffer after a shape comparison.
+    x = tg.input("x", shape=(None, 3))
+    a = tg.input("a", shape=(None, 3))
+    h = x * 2.0
+    y = tg.relu(h - 0.5) + tg.tanh(h)
+    plan = plan_for(y)
+    assert y in plan.guarded and y in plan.inplace
+    batch = np.linspace(-2, 2, 12).reshape(4, 3)
+    want = np.maximum(batch * 2.0 - 0.5, 0) + np.tanh(batch * 2.0)
+    assert np.array_equal(tg.evaluate(y, {x: batch}), want)
+    assert np.array_equal(tg.compile(y)(batch), want)
+    assert "[in place if shapes match]" in tg.compile(y).source
+    assert tg.profile(y, {x: batch}).peak_bytes == 2 * batch.nbytes
+    # operands that do broadcast at run time: (1, 3) against (4, 3) must not be written into
+    z = tg.exp(x * 1.0) + tg.exp(a * 1.0)
+    small, big = np.ones((1, 3)), np.arange(12.0).reshape(4, 3)
+    want = np.exp(small) + np.exp(big)
+    assert z in plan_for(z).guarded
+    assert np.array_equal(tg.evaluate(z, {x: small, a: big}), want)
+    assert np.array_equal(tg.compile(z)(x=small, a=big), want)
+    assert np.array_equal(tg.evaluate(z, {x: big, a: small}), np.exp(big) + np.exp(small))
+    assert np.array_equal(tg.compile(z)(x=big, a=small), np.exp(big) + np.exp(small))

@@ -93,7 +93,7 @@ class _Codegen:
         self.graph = plan.graph
         self.inputs = inputs
         self.globals: dict[str, Any] = {
-            "_MISSING": _MISSING, "_type": type, "_ndarray": np.ndarray, "_Exception": Exception,
+            "_MISSING": _MISSING, "_type": type, "_getattr": getattr, "_ndarray": np.ndarray, "_Exception": Exception,
             "_locals": locals, "_asarray": np.asarray, "_exp_ignoring_overflow": exp_ignoring_overflow,
         }
         taken: set[str] = set()
@@ -155,6 +155,10 @@ class _Codegen:
                 cls.forward_into is Elementwise.forward_into:
             fn = self.bind(f"_{op.ufunc.__name__}", op.ufunc)
             out = [args[j]] if j is not None else []
+            if j is not None and node in self.plan.guarded:
+                # reuse the donor only if no operand broadcasts it larger (checked per call)
+                same = " == ".join(f"_getattr({a}, 'shape', None)" for a in dict.fromkeys(args))
+                out = [f"({args[j]} if {same} else None)"]
             return f"{fn}({', '.join(args + out)})", dense
         if isinstance(op, MatMul) and cls.forward is MatMul.forward:
             return f"{self.bind('_matmul', np.matmul)}({', '.join(args)})", dense
@@ -198,13 +202,14 @@ class _Codegen:
             expr, dense = self.call(node)
             if dense:
                 dense_vars.add(v)
-            donor = node.inputs[plan.inplace[node]] if node in plan.inplace else None
+            donor = node.inputs[plan.inplace[node]] if node in plan.inplace and node not in plan.guarded else None
             # Leaves hold memory the caller owns anyway, and a donor's buffer lives on as v.
             dead = [self.var[d] for d in plan.release[k] if d is not donor and type(d.op) not in _LEAVES]
             stmt = f"{v} = {expr}"
             if dead:
                 stmt += f"; del {', '.join(dead)}"
-            note = "  [in place]" if node in plan.inplace else ""
+            note = "  [in place if shapes match]" if node in plan.guarded else \
+                "  [in place]" if node in plan.inplace else ""
             body.append(f"        {stmt}  # {graph.format_node(node)}{note}")
         returned = [self.var[n] if self.var[n] in dense_vars else f"_asarray({self.var[n]})" for n in graph.outputs]
         if self.errstate:

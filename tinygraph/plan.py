@@ -73,13 +73,18 @@ def _broadcast_keeps(target: Spec, others: list[Spec]) -> bool:
     return True
 
 
-def plan_inplace(graph: Graph) -> dict[Node, int]:
+def plan_inplace(graph: Graph) -> tuple[dict[Node, int], set[Node]]:
     """For each node that writes in place: the position of the operand whose buffer it reuses.
 
     The operand must die at that node, not be an output, be owned (produced by an op with a
     fresh output and read only by such ops, so no view of it exists), and have the node's exact
     dtype and shape. Inputs, parameters and constants are never owned, hence never written.
+    Where the shape is only known to match if the other operands' ``None`` dims do (``h + g``,
+    both ``(None, 4)``), a built-in ufunc op still reuses it after a run-time shape comparison:
+    those nodes are also returned in the second, "guarded" set.
     """
+    from .ops import Elementwise
+
     nodes = graph.nodes
     last_use: dict[Node, Node] = {}
     consumers_fresh: dict[Node, bool] = {}
@@ -92,11 +97,15 @@ def plan_inplace(graph: Graph) -> dict[Node, int]:
             consumers_fresh[i] = consumers_fresh.get(i, True) and fresh
     outputs = set(graph.outputs)
     inplace: dict[Node, int] = {}
+    guarded: set[Node] = set()
     for node in nodes:
         into = traits[node][1]
         spec = node.spec
         if into is None or not spec.shape:
             continue
+        ufunc_op = isinstance(node.op, Elementwise) and type(node.op).forward is Elementwise.forward \
+            and type(node.op).forward_into is Elementwise.forward_into
+        fallback: int | None = None
         for j, operand in enumerate(node.inputs):
             ospec = operand.spec
             if (
@@ -106,14 +115,21 @@ def plan_inplace(graph: Graph) -> dict[Node, int]:
                 and consumers_fresh[operand]
                 and ospec.dtype == spec.dtype
                 and ospec.shape == spec.shape
-                and _broadcast_keeps(ospec, [o.spec for k, o in enumerate(node.inputs) if k != j])
             ):
-                inplace[node] = j
-                break
-    return inplace
+                if _broadcast_keeps(ospec, [o.spec for k, o in enumerate(node.inputs) if k != j]):
+                    inplace[node] = j
+                    break
+                if ufunc_op and fallback is None:
+                    fallback = j
+        else:
+            if fallback is not None:
+                inplace[node] = fallback
+                guarded.add(node)
+    return inplace, guarded
 
 
-def step_call(node: Node, args: list[Any], inplace: int | None) -> tuple[Callable[..., Any], list[Any]]:
+def step_call(node: Node, args: list[Any], inplace: int | None,
+              guarded: bool = False) -> tuple[Callable[..., Any], list[Any]]:
     """The function a step calls and its arguments (``args`` are the operands, in order).
 
     Built-in ufunc ops and matmul call numpy directly (``out`` passed positionally when the
@@ -125,6 +141,9 @@ def step_call(node: Node, args: list[Any], inplace: int | None) -> tuple[Callabl
     cls = type(op)
     if isinstance(op, Elementwise) and cls.forward is Elementwise.forward and \
             cls.forward_into is Elementwise.forward_into:
+        if guarded:
+            assert inplace is not None
+            return _guarded_ufunc(op.ufunc, inplace), args
         return op.ufunc, args if inplace is None else [*args, args[inplace]]
     if isinstance(op, MatMul) and cls.forward is MatMul.forward:
         return np.matmul, args
@@ -133,6 +152,17 @@ def step_call(node: Node, args: list[Any], inplace: int | None) -> tuple[Callabl
     into = memory_traits(op)[1]
     assert into is not None
     return into, [args[inplace], *args]
+
+
+def _guarded_ufunc(ufunc: Any, donor: int) -> Callable[..., Any]:
+    # ufunc(*values, out=values[donor]) when every operand has the donor's shape, else a new array.
+    def step(*values: Any) -> Any:
+        shape = values[donor].shape
+        for v in values:
+            if getattr(v, "shape", None) != shape:  # a custom op may hand over a non-array
+                return ufunc(*values)
+        return ufunc(*values, values[donor])
+    return step
 
 
 def _fast_check(node: Node, name: str) -> FeedCheck:
@@ -193,8 +223,9 @@ class Plan:
         for node, step in last_use.items():
             if node not in outputs:
                 self.release[step].append(node)
-        #: node -> position of the dying operand whose buffer it writes its result into.
-        self.inplace: dict[Node, int] = plan_inplace(graph)
+        #: node -> position of the dying operand whose buffer it writes its result into; the
+        #: ``guarded`` ones only when, at run time, all operands have that operand's shape.
+        self.inplace, self.guarded = plan_inplace(graph)
         self.output_slots: tuple[int, ...] = tuple(self.slot[n] for n in graph.outputs)
         self.input_slots: tuple[int, ...] = tuple(self.slot[n] for n in graph.inputs)
         #: feed key (input node or its name) -> (slot, check); other keys take the slow path.
@@ -215,7 +246,8 @@ class Plan:
             if type(op) is Parameter or type(op) is Constant:
                 self.loads.append((k, op))
                 continue
-            fn, args = step_call(node, [self.slot[i] for i in node.inputs], self.inplace.get(node))
+            fn, args = step_call(node, [self.slot[i] for i in node.inputs], self.inplace.get(node),
+                                 node in self.guarded)
             # itemgetter fetches the arguments in C; a slice keeps a single argument in a list.
             get = operator.itemgetter(*args) if len(args) > 1 else \
                 operator.itemgetter(slice(args[0], args[0] + 1) if args else slice(0, 0))

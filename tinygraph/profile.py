@@ -122,6 +122,7 @@ def profile(outputs: Outputs, feeds: Feeds | None = None, *, warmup: bool = True
     after: dict[int, int] = {}
     # What each slot held, recorded when computed: most values are released before the end.
     seen: dict[int, Any] = {k: env[k] for k in plan.input_slots}
+    reused: set[int] = set()  # slots whose step actually wrote into a dead operand's buffer
     for k, op in plan.loads:
         t0 = clock()
         env[k] = op.value  # type: ignore[attr-defined]
@@ -135,18 +136,19 @@ def profile(outputs: Outputs, feeds: Feeds | None = None, *, warmup: bool = True
         except Exception as e:
             raise _execution_error(graph, node, [env[plan.slot[i]] for i in node.inputs], e) from e
         seconds[out] = clock() - t0
-        env[out] = value
         seen[out] = (_nbytes(value), format_spec(spec_of_value(value)))
         j = plan.inplace.get(node)
-        if j is not None:
-            donor = plan.slot[node.inputs[j]]
+        donor = plan.slot[node.inputs[j]] if j is not None else -1
+        if j is not None and value is env[donor]:
             held[out], held[donor] = held[donor], 0  # the same buffer changes hands
+            reused.add(out)
         elif isinstance(value, np.ndarray) and value.base is not None:
             held[out] = 0  # a view of memory already counted
         else:
             held[out] = _nbytes(value)
             live += held[out]
         peak = max(peak, live)
+        env[out] = value
         for d in dead:
             live -= held[d]
             held[d] = 0
@@ -160,6 +162,6 @@ def profile(outputs: Outputs, feeds: Feeds | None = None, *, warmup: bool = True
         out_bytes, shown = record
         rows.append(NodeProfile(
             node=node, name=graph.name_of(node), op=node.op.kind, value=shown, seconds=seconds.get(k, 0.0),
-            out_bytes=out_bytes, live_bytes=after.get(k, 0), in_place=node in plan.inplace,
+            out_bytes=out_bytes, live_bytes=after.get(k, 0), in_place=k in reused,
         ))
     return Profile(rows, peak, _results(env, plan, type(outputs) is Node))

@@ -193,3 +193,17 @@ def test_guarded_reuse_when_shapes_match_only_at_run_time():
     assert np.array_equal(tg.compile(z)(x=small, a=big), want)
     assert np.array_equal(tg.evaluate(z, {x: big, a: small}), np.exp(big) + np.exp(small))
     assert np.array_equal(tg.compile(z)(x=big, a=small), np.exp(big) + np.exp(small))
+
+
+def test_sigmoid_under_all_raise():
+    # Overflow and underflow inside sigmoid's exp are intended; callers running with
+    # np.errstate(all="raise") get the values, not FloatingPointError, on both paths.
+    x = tg.input("x", shape=(None,))
+    y = tg.sigmoid(x * 1.0)
+    v = np.array([-1e4, -800.0, 0.0, 800.0, 1e4])
+    with np.errstate(all="raise"):
+        got = tg.evaluate(y, {x: v})
+        assert np.array_equal(tg.compile(y)(v), got)
+        assert np.array_equal(tg.evaluate(tg.sigmoid(x), {x: v}), got)
+        assert np.geterr()["over"] == "raise" and np.geterr()["under"] == "raise"
+    assert got[0] == 0.0 and got[-1] == 1.0

@@ -172,8 +172,8 @@ class _Codegen:
             v, a = self.var[node], args[0]
             first = f"{neg}({a}, {a})" if j is not None else f"{neg}({a})"
             if _errstate._extobj_contextvar is not None:
-                # np.errstate(over="ignore") around exp, as two C calls: the state to restore
-                # and its overflow-ignoring variant are looked up once per call (see prologue).
+                # np.errstate(over="ignore", under="ignore") around exp, as two C calls: the state
+                # to restore and its variant are looked up once per call (see the prologue).
                 self.errstate = True
                 exp = f"_cvset(_ignore_over); {self.bind('_exp', np.exp)}({v}, {v}); _cvset(_errors)"
             else:  # pragma: no cover
@@ -223,7 +223,7 @@ class _Codegen:
             lines.extend(body)
             lines.append("    except _Exception as _e:")
             if self.errstate:
-                lines.append("        _cvset(_errors)  # an op raised inside the overflow-ignoring window")
+                lines.append("        _cvset(_errors)  # an op raised inside the window where exp's overflow is ignored")
             lines.append("        raise _fail(_e, _locals()) from _e")
             compute = [n for n in plan.nodes if not isinstance(n.op, Input) and type(n.op) not in _LEAVES]
             self.line_node = {first + i: n for i, n in enumerate(compute)}

@@ -149,12 +149,13 @@ class Sigmoid(Op):
 
         Each step is the same ufunc on the same dtype as ``1 / (1 + np.exp(-a))``, so the
         result is identical bit for bit; exp's overflow to inf (for ``a`` below about -709
-        in float64) is silenced because ``1 / inf == 0`` is the right answer there.
+        in float64) and underflow to 0 (for large ``a``) are silenced because ``1 / inf == 0``
+        and ``1 / (1 + 0) == 1`` are the right answers there.
         """
         buf = np.negative(a, out)
         if type(buf) is not np.ndarray or buf.dtype.kind != "f":
             # Integer, complex or 0-d input: the plain formula (ints become floats in exp).
-            with np.errstate(over="ignore"):
+            with np.errstate(over="ignore", under="ignore"):
                 return np.divide(1, np.add(1, np.exp(buf)))
         one = _ONE.get(buf.dtype)
         if one is None:

@@ -223,7 +223,7 @@ class _Codegen:
             lines.extend(body)
             lines.append("    except _Exception as _e:")
             if self.errstate:
-                lines.append("        _cvset(_errors)  # an op raised inside the window where exp's overflow is ignored")
+                lines.append("        _cvset(_errors)  # an op raised inside the window where exp errors are ignored")
             lines.append("        raise _fail(_e, _locals()) from _e")
             compute = [n for n in plan.nodes if not isinstance(n.op, Input) and type(n.op) not in _LEAVES]
             self.line_node = {first + i: n for i, n in enumerate(compute)}

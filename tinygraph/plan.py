@@ -22,6 +22,7 @@ from . import node as _node_module
 from .graph import Graph, Outputs, as_output_list
 from .node import Node
 from .op import Constant, Input, Op, Parameter
+from .ops import Elementwise, MatMul
 from .shapes import Spec
 
 # How many different output tuples one node keeps plans for (evaluate(y), evaluate([y, h]), ...).
@@ -83,8 +84,6 @@ def plan_inplace(graph: Graph) -> tuple[dict[Node, int], set[Node]]:
     both ``(None, 4)``), a built-in ufunc op still reuses it after a run-time shape comparison:
     those nodes are also returned in the second, "guarded" set.
     """
-    from .ops import Elementwise
-
     nodes = graph.nodes
     last_use: dict[Node, Node] = {}
     consumers_fresh: dict[Node, bool] = {}
@@ -135,8 +134,6 @@ def step_call(node: Node, args: list[Any], inplace: int | None,
     Built-in ufunc ops and matmul call numpy directly (``out`` passed positionally when the
     step writes in place); any other op calls ``forward`` or ``forward_into(out, ...)``.
     """
-    from .ops import Elementwise, MatMul
-
     op = node.op
     cls = type(op)
     if isinstance(op, Elementwise) and cls.forward is Elementwise.forward and \

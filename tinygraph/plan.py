@@ -74,48 +74,47 @@ def _broadcast_keeps(target: Spec, others: list[Spec]) -> bool:
     return True
 
 
-def plan_inplace(graph: Graph) -> tuple[dict[Node, int], set[Node]]:
+def plan_inplace(nodes: tuple[Node, ...], ins: list[list[int]], last: list[int],
+                 outputs: set[int]) -> tuple[dict[Node, int], set[Node]]:
     """For each node that writes in place: the position of the operand whose buffer it reuses.
 
-    The operand must die at that node, not be an output, be owned (produced by an op with a
-    fresh output and read only by such ops, so no view of it exists), and have the node's exact
-    dtype and shape. Inputs, parameters and constants are never owned, hence never written.
-    Where the shape is only known to match if the other operands' ``None`` dims do (``h + g``,
-    both ``(None, 4)``), a built-in ufunc op still reuses it after a run-time shape comparison:
-    those nodes are also returned in the second, "guarded" set.
+    ``ins[k]`` are node ``k``'s operand slots, ``last[i]`` the step that reads slot ``i`` last,
+    ``outputs`` the output slots. The operand must die at that node, not be an output, be owned
+    (produced by an op with a fresh output and read only by such ops, so no view of it exists),
+    and have the node's exact dtype and shape. Inputs, parameters and constants are never
+    owned, hence never written. Where the shape is only known to match if the other operands'
+    ``None`` dims do (``h + g``, both ``(None, 4)``), a built-in ufunc op still reuses it after
+    a run-time shape comparison: those nodes are also returned in the second, "guarded" set.
     """
-    nodes = graph.nodes
-    last_use: dict[Node, Node] = {}
-    consumers_fresh: dict[Node, bool] = {}
-    traits: dict[Node, tuple[bool, Callable[..., Any] | None]] = {}
-    for node in nodes:
-        traits[node] = memory_traits(node.op)
-        fresh = traits[node][0]
-        for i in node.inputs:
-            last_use[i] = node
-            consumers_fresh[i] = consumers_fresh.get(i, True) and fresh
-    outputs = set(graph.outputs)
+    # Plain lists indexed by slot: on a 100,000-node graph, dicts keyed by nodes cost cache misses.
+    traits = [memory_traits(n.op) for n in nodes]
+    owned = [t[0] for t in traits]
+    for k, args in enumerate(ins):
+        if not traits[k][0]:
+            for i in args:
+                owned[i] = False  # read by an op whose result may be a view of it
+    specs = [n.spec for n in nodes]
     inplace: dict[Node, int] = {}
     guarded: set[Node] = set()
-    for node in nodes:
-        into = traits[node][1]
-        spec = node.spec
-        if into is None or not spec.shape:
+    for k, node in enumerate(nodes):
+        spec = specs[k]
+        if traits[k][1] is None or not spec.shape:
             continue
-        ufunc_op = isinstance(node.op, Elementwise) and type(node.op).forward is Elementwise.forward \
-            and type(node.op).forward_into is Elementwise.forward_into
+        args = ins[k]
+        op = node.op
+        ufunc_op = isinstance(op, Elementwise) and type(op).forward is Elementwise.forward \
+            and type(op).forward_into is Elementwise.forward_into
         fallback: int | None = None
-        for j, operand in enumerate(node.inputs):
-            ospec = operand.spec
+        for j, i in enumerate(args):
+            ospec = specs[i]
             if (
-                last_use[operand] is node
-                and operand not in outputs
-                and traits[operand][0]
-                and consumers_fresh[operand]
+                last[i] == k
+                and owned[i]
+                and i not in outputs
                 and ospec.dtype == spec.dtype
                 and ospec.shape == spec.shape
             ):
-                if _broadcast_keeps(ospec, [o.spec for k, o in enumerate(node.inputs) if k != j]):
+                if len(args) == 1 or _broadcast_keeps(ospec, [specs[o] for m, o in enumerate(args) if m != j]):
                     inplace[node] = j
                     break
                 if ufunc_op and fallback is None:
@@ -210,19 +209,23 @@ class Plan:
         self.epoch = _node_module._rename_epoch
         nodes = self.nodes
         self.slot: dict[Node, int] = {n: k for k, n in enumerate(nodes)}
-        last_use: dict[Node, int] = {}
-        for step, node in enumerate(nodes):
-            for i in node.inputs:
-                last_use[i] = step
-        outputs = set(graph.outputs)
+        slot = self.slot
+        ins = [[slot[i] for i in n.inputs] for n in nodes]
+        last = [-1] * len(nodes)
+        for step, args in enumerate(ins):
+            for i in args:
+                last[i] = step
+        outputs = {slot[n] for n in graph.outputs}
         #: ``release[k]``: the values no step after ``k`` reads (outputs are never released).
         self.release: list[list[Node]] = [[] for _ in nodes]
-        for node, step in last_use.items():
-            if node not in outputs:
-                self.release[step].append(node)
+        dead_at: list[list[int]] = [[] for _ in nodes]
+        for i, step in enumerate(last):
+            if step >= 0 and i not in outputs:
+                self.release[step].append(nodes[i])
+                dead_at[step].append(i)
         #: node -> position of the dying operand whose buffer it writes its result into; the
         #: ``guarded`` ones only when, at run time, all operands have that operand's shape.
-        self.inplace, self.guarded = plan_inplace(graph)
+        self.inplace, self.guarded = plan_inplace(nodes, ins, last, outputs)
         self.output_slots: tuple[int, ...] = tuple(self.slot[n] for n in graph.outputs)
         self.input_slots: tuple[int, ...] = tuple(self.slot[n] for n in graph.inputs)
         #: feed key (input node or its name) -> (slot, check); other keys take the slow path.
@@ -243,12 +246,11 @@ class Plan:
             if type(op) is Parameter or type(op) is Constant:
                 self.loads.append((k, op))
                 continue
-            fn, args = step_call(node, [self.slot[i] for i in node.inputs], self.inplace.get(node),
-                                 node in self.guarded)
+            fn, args = step_call(node, ins[k], self.inplace.get(node), node in self.guarded)
             # itemgetter fetches the arguments in C; a slice keeps a single argument in a list.
             get = operator.itemgetter(*args) if len(args) > 1 else \
                 operator.itemgetter(slice(args[0], args[0] + 1) if args else slice(0, 0))
-            dead = tuple(self.slot[d] for d in self.release[k])
+            dead = tuple(dead_at[k])
             self.steps.append((fn, get, k, dead, node))
 
     def __repr__(self) -> str:

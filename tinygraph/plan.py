@@ -275,7 +275,8 @@ class PlanCache(dict):  # type: ignore[type-arg]
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector for the block (unless it is already off)."""
     # Planning allocates a few container objects per node and frees none of them; each
     # allocation burst would trigger CPython's cyclic collector, whose full passes walk the
     # whole (large) heap, making planning a big graph superlinear. The collector is left as
@@ -304,7 +305,7 @@ def plan_for(outputs: Outputs) -> Plan:
         plan = plans.get(key)
         if plan is not None and plan.epoch == _node_module._rename_epoch:
             return plan  # type: ignore[no-any-return]
-    with _gc_paused():
+    with gc_paused():
         plan = Plan(outputs if isinstance(outputs, Graph) else Graph(key))
     if plans is None:
         plans = first._plans = PlanCache()

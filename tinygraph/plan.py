@@ -277,10 +277,10 @@ class PlanCache(dict):  # type: ignore[type-arg]
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause CPython's cyclic garbage collector for the block (unless it is already off)."""
-    # Planning allocates a few container objects per node and frees none of them; each
-    # allocation burst would trigger CPython's cyclic collector, whose full passes walk the
-    # whole (large) heap, making planning a big graph superlinear. The collector is left as
-    # the user set it if they had disabled it.
+    # Planning allocates a few container objects per node and frees none of them, and a run
+    # allocates short-lived tuples per step; the collections these trigger walk the whole
+    # (large) graph, making planning and running a big graph superlinear. The collector is
+    # left as the user set it if they had disabled it.
     enabled = gc.isenabled()
     if enabled:
         gc.disable()

@@ -9,6 +9,7 @@
 """
 
 from . import nn, onnx, ops
+from .compile import CompiledGraph, compile
 from .errors import ExecutionError, FeedError, FormatError, GraphError, GraphvizNotFoundError, ShapeError
 from .executor import Executor, Plan, evaluate, trace
 from .export import render, to_dot
@@ -41,6 +42,7 @@ from .ops import (
     tanh,
     transpose,
 )
+from .profile import Profile, profile
 from .registry import register_op
 from .shapes import Spec
 
@@ -50,7 +52,7 @@ __all__ = [
     "nn", "onnx", "ops",
     "GraphError", "ShapeError", "FeedError", "ExecutionError", "FormatError", "GraphvizNotFoundError",
     "save", "load", "dumps", "loads", "register_op", "to_dot", "render",
-    "Executor", "Plan", "evaluate", "trace",
+    "Executor", "Plan", "evaluate", "trace", "compile", "CompiledGraph", "profile", "Profile",
     "Graph", "Node", "Site", "scope", "Op", "Spec",
     "input", "parameter", "constant",
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg", "negative", "pow", "power",

@@ -91,7 +91,7 @@ def current_scope() -> tuple[str, ...]:
 class Node:
     """A vertex of the graph: ``op`` applied to ``inputs``, holding a value of ``spec``."""
 
-    __slots__ = ("op", "inputs", "spec", "site", "scope", "_name", "_auto_name", "__weakref__")
+    __slots__ = ("op", "inputs", "spec", "site", "scope", "_name", "_auto_name", "_plans", "__weakref__")
 
     # numpy must hand ``array @ node`` and ``2.0 * node`` to our reflected operators
     # instead of trying to build an object array.
@@ -114,6 +114,9 @@ class Node:
         self.scope = _scope.get()
         self._name = name
         self._auto_name: tuple[int, str] | None = None
+        # Execution plans whose first output is this node, cached by tinygraph.plan. Stored here
+        # (not in a global table) so a graph dropped by the user is collected with its plans.
+        self._plans: dict[tuple[Node, ...], Any] | None = None
 
     # --- what it is --------------------------------------------------------------------------------
 

@@ -53,6 +53,16 @@ class Op:
     forward: Callable[..., Any] = _forward_unimplemented
     infer: Callable[..., Spec] = _infer_elementwise
 
+    # --- memory planning (optional; see docs/performance.md) -----------------------------------
+    #: ``True`` promises that ``forward`` always returns a newly allocated array that nothing else
+    #: references (never an input, a view of one, or a cached array), so the executor may recycle
+    #: its memory once no later node reads it. Trusted only from the class that defines ``forward``.
+    fresh_output: ClassVar[bool] = False
+    #: ``forward_into(out, *values)``: compute exactly what ``forward(*values)`` does, writing the
+    #: result into ``out`` (a dead array of the output's shape and dtype, possibly one of ``values``)
+    #: and returning it. ``None`` (the default) means the op always allocates.
+    forward_into: Callable[..., Any] | None = None
+
     def backward(self, grad: Any, inputs: Sequence[Any], output: Any) -> Sequence[Any]:
         """Gradients of a scalar loss w.r.t. each input, given ``grad`` w.r.t. the output.
 

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ._errstate import exp_ignoring_overflow
 from .node import Node
 from .op import Constant, Input, Op, Parameter, as_node, constant, input, parameter
 from .shapes import (
@@ -39,10 +40,15 @@ class Elementwise(Op):
     """An op that applies a numpy ufunc elementwise, broadcasting its operands."""
 
     ufunc: ClassVar[np.ufunc]
+    fresh_output = True
 
     def forward(self, *values: Any) -> Any:
         """Apply the ufunc."""
         return self.ufunc(*values)
+
+    def forward_into(self, out: Any, *values: Any) -> Any:
+        """Apply the ufunc writing into ``out`` (numpy handles ``out`` being one of the operands)."""
+        return self.ufunc(*values, out=out)
 
     def infer(self, *specs: Spec) -> Spec:
         """Broadcast shapes; the ufunc's own dtype resolution."""
@@ -54,6 +60,7 @@ class MatMul(Op):
 
     kind = "matmul"
     arity = 2
+    fresh_output = True
 
     def forward(self, a: Any, b: Any) -> Any:
         """``np.matmul(a, b)``."""
@@ -131,15 +138,40 @@ class Sigmoid(Op):
     """``1 / (1 + exp(-a))``, without overflow warnings or NaN for any finite input."""
 
     arity = 1
+    fresh_output = True
 
     def forward(self, a: Any) -> Any:
-        """The textbook formula, bit for bit; exp's overflow to inf (1/inf == 0) and underflow to 0 are harmless."""
-        with np.errstate(over="ignore", under="ignore"):
-            return np.reciprocal(np.add(1, np.exp(np.negative(a))))
+        """The textbook formula, bit for bit, computed in one new buffer."""
+        return self.forward_into(None, a)
+
+    def forward_into(self, out: Any, a: Any) -> Any:
+        """The textbook formula in place: ``-a``, ``exp``, ``+ 1``, ``1 /``, all in ``out``.
+
+        Each step is the same ufunc on the same dtype as ``1 / (1 + np.exp(-a))``, so the
+        result is identical bit for bit; exp's overflow to inf (for ``a`` below about -709
+        in float64) and underflow to 0 (for large ``a``) are silenced because ``1 / inf == 0``
+        and ``1 / (1 + 0) == 1`` are the right answers there.
+        """
+        buf = np.negative(a, out)
+        if type(buf) is not np.ndarray or buf.dtype.kind != "f":
+            # Integer, complex or 0-d input: the plain formula (ints become floats in exp).
+            with np.errstate(over="ignore", under="ignore"):
+                return np.divide(1, np.add(1, np.exp(buf)))
+        one = _ONE.get(buf.dtype)
+        if one is None:
+            one = buf.dtype.type(1)
+        exp_ignoring_overflow(buf)
+        np.add(buf, one, buf)
+        return np.divide(one, buf, buf)
 
     def infer(self, a: Spec) -> Spec:
         """Same shape; the float dtype ``exp`` gives."""
         return Spec(a.shape, ufunc_dtype(np.exp, a))
+
+
+# Scalars of the buffer's own dtype behave exactly like the textbook's weak ``1`` and skip
+# numpy's conversion of a Python int on every call.
+_ONE: dict[np.dtype[Any], Any] = {np.dtype(t): t(1) for t in (np.float16, np.float32, np.float64, np.longdouble)}
 
 
 class ReLU(Op):
@@ -147,10 +179,15 @@ class ReLU(Op):
 
     kind = "relu"
     arity = 1
+    fresh_output = True
 
     def forward(self, a: Any) -> Any:
         """``np.maximum(a, 0)``."""
         return np.maximum(a, 0)
+
+    def forward_into(self, out: Any, a: Any) -> Any:
+        """``np.maximum(a, 0, out=out)``."""
+        return np.maximum(a, 0, out=out)
 
     def infer(self, a: Spec) -> Spec:
         """Same shape and dtype."""
@@ -161,6 +198,7 @@ class Softmax(Op):
     """``exp(a) / sum(exp(a))`` along ``axis``, shifted by the max so it never overflows."""
 
     arity = 1
+    fresh_output = True
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = int(axis)
@@ -179,6 +217,7 @@ class Softmax(Op):
 
 class _Reduction(Op):
     arity = 1
+    fresh_output = True
     reducer: ClassVar[Any]
 
     def __init__(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> None:

@@ -1,0 +1,126 @@
+"""Plan caching for tg.evaluate: planned once per outputs, reused, and never keeping graphs alive."""
+
+import gc
+import threading
+import weakref
+
+import numpy as np
+
+import tinygraph as tg
+from tinygraph.plan import plan_for
+
+
+def _net(rng):
+    x = tg.input("x", shape=(None, 2))
+    W1 = tg.parameter(rng.standard_normal((2, 4)), name="W1")
+    b1 = tg.parameter(rng.standard_normal(4), name="b1")
+    W2 = tg.parameter(rng.standard_normal((4, 3)), name="W2")
+    b2 = tg.parameter(rng.standard_normal(3), name="b2")
+    h = tg.sigmoid(x @ W1 + b1)
+    return x, h, h @ W2 + b2
+
+
+def test_plan_is_computed_once_and_reused():
+    x, h, y = _net(np.random.default_rng(0))
+    assert plan_for(y) is plan_for(y)
+    assert plan_for([h, y]) is plan_for([h, y])
+    assert plan_for([h, y]) is not plan_for([y, h])
+    assert plan_for(tg.Graph(y)) is plan_for(y)  # a Graph of the same outputs shares the plan
+
+
+def test_evaluate_does_not_sort_again(monkeypatch):
+    x, h, y = _net(np.random.default_rng(0))
+    batch = np.ones((3, 2))
+    first = tg.evaluate(y, {x: batch})
+    import tinygraph.graph as graph_module
+
+    def no_sorting(outputs):
+        raise AssertionError("evaluate re-sorted a graph it had planned already")
+
+    monkeypatch.setattr(graph_module, "topological_order", no_sorting)
+    assert np.array_equal(tg.evaluate(y, {x: batch}), first)
+    assert np.array_equal(tg.evaluate(y, {"x": batch}), first)
+
+
+def test_a_graph_passed_in_is_used_as_it_is():
+    x, h, y = _net(np.random.default_rng(0))
+    g = tg.Graph([h, y])
+    plan = plan_for(g)
+    assert plan.graph is g and plan.nodes is g.nodes
+
+
+def test_dropped_graph_is_garbage_collected():
+    x, h, y = _net(np.random.default_rng(0))
+    tg.evaluate(y, {x: np.ones((2, 2))})
+    tg.evaluate([h, y], {"x": np.ones((2, 2))})
+    tg.compile(y)(np.ones((2, 2)))
+    refs = [weakref.ref(n) for n in (x, h, y)]
+    plan_ref = weakref.ref(plan_for(y))
+    del x, h, y
+    gc.collect()
+    assert all(r() is None for r in refs)
+    assert plan_ref() is None
+
+
+def test_renaming_a_node_replans():
+    x, h, y = _net(np.random.default_rng(0))
+    plan = plan_for(y)
+    h.name = "hidden"
+    assert plan_for(y) is not plan
+    assert plan_for(y).graph.name_of(h) == "hidden"
+
+
+def test_cached_plan_is_safe_across_threads():
+    x, h, y = _net(np.random.default_rng(0))
+    batches = [np.random.default_rng(i).standard_normal((50, 2)) for i in range(8)]
+    expected = [tg.evaluate(y, {x: b}) for b in batches]
+    f = tg.compile(y)
+    errors = []
+
+    def work(i):
+        for _ in range(30):
+            for b, e in zip(batches, expected):
+                if not (np.array_equal(tg.evaluate(y, {x: b}), e) and np.array_equal(f(b), e)):
+                    errors.append(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_nodes_with_cached_plans_still_pickle_and_copy():
+    import copy
+    import pickle
+
+    x, h, y = _net(np.random.default_rng(0))
+    batch = np.ones((2, 2))
+    want = tg.evaluate(y, {x: batch})
+    tg.compile(y)
+    for clone in (pickle.loads(pickle.dumps(y)), copy.deepcopy(y)):
+        assert not clone._plans
+        assert np.array_equal(tg.evaluate(clone, {"x": batch}), want)
+
+
+def test_step_overrides_and_observers_still_see_every_node():
+    # The fast path is only taken when nothing could notice it; a subclass's step is still
+    # called once per non-input node, in topological order, even after the plan is cached.
+    x, h, y = _net(np.random.default_rng(0))
+    batch = np.ones((2, 2))
+    tg.evaluate(y, {x: batch})
+    calls = []
+
+    class Counting(tg.Executor):
+        def step(self, node, input_values):
+            calls.append(node)
+            return super().step(node, input_values)
+
+    out = Counting().run(y, {x: batch})
+    graph = tg.Graph(y)
+    assert calls == [n for n in graph.nodes if n is not x]
+    assert np.array_equal(out, tg.evaluate(y, {x: batch}))
+    seen = []
+    tg.evaluate(y, {x: batch}, observers=[lambda n, v: seen.append(n)])
+    assert seen == list(graph.nodes)

@@ -1,0 +1,312 @@
+"""``tg.compile``: a graph as one generated straight-line Python function.
+
+The cached ``Plan`` (order, release points, memory plan) is baked into source
+code, one line per node, that calls numpy directly::
+
+    def forward(_self, x=_MISSING, *_args, **_kwargs):
+        ...feed checks...
+        W1 = _p_W1.value
+        try:
+            matmul_0 = _matmul(x, W1)  # matmul_0: f64[?,4] = matmul(x, W1)
+            add_1 = _add(matmul_0, b1, matmul_0); del matmul_0  # add_1: f64[?,4] = add(matmul_0, b1)  [in place]
+
+``f.source`` shows it (like ``torch.fx.GraphModule.code``), and it is registered
+with ``linecache`` so tracebacks through it show these lines. The ops, ufuncs and
+parameter ops are bound as globals of the function, so a call does no lookups,
+no isinstance checks and no planning. Parameters are read at every call, so
+assigning ``W.value`` is honoured. Results are bit-identical to ``tg.evaluate``:
+the same plan and the same numpy calls on the same dtypes.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import keyword
+import linecache
+import re
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _errstate
+from ._errstate import exp_ignoring_overflow
+from .errors import ExecutionError, FeedError, GraphError
+from .executor import _execution_error, check_feed, resolve_feeds
+from .graph import Graph, Outputs
+from .node import Node
+from .op import Constant, Input, Parameter
+from .ops import Elementwise, MatMul, Sigmoid
+from .plan import Plan, memory_traits, plan_for
+
+__all__ = ["CompiledGraph", "compile"]
+
+_counter = itertools.count(1)
+_LEAVES = (Constant, Parameter)
+_MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<missing>"})()
+
+
+class CompiledGraph:
+    """A graph compiled to straight-line Python: call it with the inputs' values.
+
+    ``f(x=batch)`` or ``f(batch)`` (positional in ``f.inputs`` order) returns what
+    ``tg.evaluate(outputs, {x: batch})`` returns, bit for bit.
+    """
+
+    __slots__ = ("graph", "plan", "inputs", "source", "filename", "__weakref__")
+
+    graph: Graph
+    plan: Plan
+    inputs: tuple[Node, ...]
+    source: str
+    filename: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # replaced by the generated function
+        """Run the graph on the inputs' values."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        names = ", ".join(self.graph.name_of(n) for n in self.inputs)
+        outs = ", ".join(self.graph.name_of(n) for n in self.graph.outputs)
+        return f"<CompiledGraph ({names}) -> ({outs}), {len(self.graph)} nodes>"
+
+
+def _identifier(name: str, taken: set[str]) -> str:
+    # A readable local variable name: never starts with "_" (helpers own those), not a keyword.
+    ident = re.sub(r"\W", "_", name)
+    if not ident or ident[0].isdigit() or ident[0] == "_":
+        ident = "v" + ident
+    if keyword.iskeyword(ident):
+        ident += "_"
+    base, k = ident, 1
+    while ident in taken:
+        ident, k = f"{base}_{k}", k + 1
+    taken.add(ident)
+    return ident
+
+
+class _Codegen:
+    def __init__(self, plan: Plan, inputs: tuple[Node, ...]) -> None:
+        self.plan = plan
+        self.graph = plan.graph
+        self.inputs = inputs
+        self.globals: dict[str, Any] = {
+            "_MISSING": _MISSING, "_type": type, "_getattr": getattr, "_ndarray": np.ndarray, "_Exception": Exception,
+            "_locals": locals, "_asarray": np.asarray, "_exp_ignoring_overflow": exp_ignoring_overflow,
+        }
+        taken: set[str] = set()
+        self.var: dict[Node, str] = {}
+        for node in self.graph.nodes:
+            if type(node.op) is Constant:
+                self.var[node] = self.bind(f"_c_{_identifier(self.graph.name_of(node), set())}", node.op.value)
+            else:
+                self.var[node] = _identifier(self.graph.name_of(node), taken)
+        for node in inputs:
+            if node not in self.var:  # listed in inputs but not needed: accepted and ignored
+                self.var[node] = _identifier(node.name, taken)
+        self.line_node: dict[int, Node] = {}
+
+    def bind(self, name: str, value: Any) -> str:
+        """A global name for ``value`` in the generated function."""
+        base, k = name, 1
+        while name in self.globals and self.globals[name] is not value:
+            name, k = f"{base}_{k}", k + 1
+        self.globals[name] = value
+        return name
+
+    def signature(self) -> list[str]:
+        params = ", ".join(f"{self.var[n]}=_MISSING" for n in self.inputs)
+        head = f"def forward(_self, {params}, *_args, **_kwargs):" if params else \
+            "def forward(_self, *_args, **_kwargs):"
+        lines = [head, f'    """{self.graph!r}"""']
+        missing = " or ".join(f"{self.var[n]} is _MISSING" for n in self.inputs)
+        cond = "_args or _kwargs" + (f" or {missing}" if missing else "")
+        names = ", ".join(self.var[n] for n in self.inputs)
+        if self.inputs:
+            lines.append(f"    if {cond}:")
+            lines.append(f"        {names}, = _rebind(({names},), _args, _kwargs)")
+        else:
+            lines.append(f"    if {cond}:")
+            lines.append("        _rebind((), _args, _kwargs)")
+        for node in self.inputs:
+            if node not in self.plan.slot:
+                continue  # listed in inputs but not needed by these outputs: ignored, as evaluate does
+            v = self.var[node]
+            spec = node.spec
+            dt = self.bind(f"_dtype_{spec.dtype.name}", spec.dtype)
+            conds = [f"_type({v}) is not _ndarray", f"{v}.dtype is not {dt}", f"{v}.ndim != {len(spec.shape)}"]
+            conds += [f"{v}.shape[{i}] != {d}" for i, d in enumerate(spec.shape) if d is not None]
+            check = self.bind(f"_check_{v}", _slow_check(node, self.graph.name_of(node)))
+            lines.append(f"    if {' or '.join(conds)}:")
+            lines.append(f"        {v} = {check}({v})")
+        return lines
+
+    def call(self, node: Node) -> tuple[str, bool]:
+        """The expression computing ``node`` and whether it is surely an ndarray (fresh, not 0-d)."""
+        op = node.op
+        args = [self.var[i] for i in node.inputs]
+        j = self.plan.inplace.get(node)
+        fresh, into = memory_traits(op)
+        cls = type(op)
+        dense = fresh and bool(node.spec.shape)
+        if isinstance(op, Elementwise) and cls.forward is Elementwise.forward and \
+                cls.forward_into is Elementwise.forward_into:
+            fn = self.bind(f"_{op.ufunc.__name__}", op.ufunc)
+            out = [args[j]] if j is not None else []
+            if j is not None and node in self.plan.guarded:
+                # reuse the donor only if no operand broadcasts it larger (checked per call)
+                same = " == ".join(f"_getattr({a}, 'shape', None)" for a in dict.fromkeys(args))
+                out = [f"({args[j]} if {same} else None)"]
+            return f"{fn}({', '.join(args + out)})", dense
+        if isinstance(op, MatMul) and cls.forward is MatMul.forward:
+            return f"{self.bind('_matmul', np.matmul)}({', '.join(args)})", dense
+        if isinstance(op, Sigmoid) and cls.forward is Sigmoid.forward and cls.forward_into is Sigmoid.forward_into \
+                and node.spec.dtype.kind == "f" and node.inputs[0].spec.dtype == node.spec.dtype and dense:
+            # Sigmoid.forward_into, inlined: four ufuncs on one buffer.
+            one = self.bind(f"_one_{node.spec.dtype.name}", node.spec.dtype.type(1))
+            neg = self.bind("_negative", np.negative)
+            add = self.bind("_add", np.add)
+            div = self.bind("_true_divide", np.true_divide)
+            v, a = self.var[node], args[0]
+            first = f"{neg}({a}, {a})" if j is not None else f"{neg}({a})"
+            if _errstate._extobj_contextvar is not None:
+                # np.errstate(over="ignore", under="ignore") around exp, as two C calls: the state
+                # to restore and its variant are looked up once per call (see the prologue).
+                self.errstate = True
+                exp = f"_cvset(_ignore_over); {self.bind('_exp', np.exp)}({v}, {v}); _cvset(_errors)"
+            else:  # pragma: no cover
+                exp = f"_exp_ignoring_overflow({v})"
+            return f"{first}; {exp}; {add}({v}, {one}, {v}); {div}({one}, {v}, {v})", True
+        if j is not None:
+            assert into is not None
+            fn = self.bind(f"_into_{self.var[node]}", into)
+            return f"{fn}({', '.join([args[j], *args])})", dense
+        fn = self.bind(f"_f_{self.var[node]}", op.forward)
+        return f"{fn}({', '.join(args)})", dense
+
+    def generate(self) -> str:
+        lines = self.signature()
+        plan, graph = self.plan, self.graph
+        body: list[str] = []
+        dense_vars: set[str] = set()
+        for k, node in enumerate(plan.nodes):
+            op = node.op
+            v = self.var[node]
+            if isinstance(op, Input) or type(op) is Constant:
+                continue
+            if type(op) is Parameter:
+                lines.append(f"    {v} = {self.bind(f'_p_{v}', op)}.value")
+                continue
+            expr, dense = self.call(node)
+            if dense:
+                dense_vars.add(v)
+            donor = node.inputs[plan.inplace[node]] if node in plan.inplace and node not in plan.guarded else None
+            # Leaves hold memory the caller owns anyway, and a donor's buffer lives on as v.
+            dead = [self.var[d] for d in plan.release[k] if d is not donor and type(d.op) not in _LEAVES]
+            stmt = f"{v} = {expr}"
+            if dead:
+                stmt += f"; del {', '.join(dead)}"
+            note = "  [in place if shapes match]" if node in plan.guarded else \
+                "  [in place]" if node in plan.inplace else ""
+            body.append(f"        {stmt}  # {graph.format_node(node)}{note}")
+        returned = [self.var[n] if self.var[n] in dense_vars else f"_asarray({self.var[n]})" for n in graph.outputs]
+        if self.errstate:
+            self.globals.update(_cvget=_errstate._extobj_contextvar.get, _cvset=_errstate._extobj_contextvar.set,
+                                _es=_errstate)
+            lines.append("    _errors = _cvget(); _d = _es._derived")
+            lines.append("    _ignore_over = _d[1] if _d[0] is _errors else _es.derive(_errors)")
+        if body:
+            lines.append("    try:")
+            first = len(lines) + 1
+            lines.extend(body)
+            lines.append("    except _Exception as _e:")
+            if self.errstate:
+                lines.append("        _cvset(_errors)  # an op raised inside the window where exp errors are ignored")
+            lines.append("        raise _fail(_e, _locals()) from _e")
+            compute = [n for n in plan.nodes if not isinstance(n.op, Input) and type(n.op) not in _LEAVES]
+            self.line_node = {first + i: n for i, n in enumerate(compute)}
+        result = returned[0] if self.single else "[" + ", ".join(returned) + "]"
+        lines.append(f"    return {result}")
+        return "\n".join(lines) + "\n"
+
+    single = True
+    errstate = False
+
+
+def _slow_check(node: Node, name: str) -> Any:
+    def check(value: Any) -> Any:
+        return check_feed(node, name, value)
+    return check
+
+
+def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None) -> CompiledGraph:  # noqa: A001
+    """Compile the graph of ``outputs`` into a callable; ``inputs`` fixes the positional order.
+
+    ``inputs`` defaults to the graph's inputs in topological order. The result reads each
+    parameter's current value at every call and validates its arguments like ``evaluate``.
+    """
+    plan = plan_for(outputs)
+    graph = plan.graph
+    if inputs is None:
+        order = graph.inputs
+    else:
+        order_list: list[Node] = []
+        for item in inputs:
+            if isinstance(item, str):
+                try:
+                    item = graph.input_named(item)
+                except GraphError as e:
+                    raise GraphError(f"tg.compile: {e}") from None
+            if not isinstance(item, Node) or not isinstance(item.op, Input):
+                raise GraphError(f"tg.compile: inputs must be input nodes or input names, got {item!r}")
+            if item in order_list:
+                raise GraphError(f"tg.compile: input {item.name!r} is listed twice in inputs")
+            order_list.append(item)
+        left_out = [graph.name_of(n) for n in graph.inputs if n not in order_list]
+        if left_out:
+            raise GraphError(f"tg.compile: the outputs need input(s) {', '.join(map(repr, left_out))}, "
+                             f"missing from inputs")
+        order = tuple(order_list)
+    gen = _Codegen(plan, tuple(order))
+    gen.single = type(outputs) is Node
+    source = gen.generate()
+    filename = f"<tinygraph-compiled-{next(_counter)}>"
+
+    def rebind(given: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        if args:
+            raise FeedError(
+                f"this compiled graph takes {len(order)} input(s) "
+                f"({', '.join(graph.name_of(n) if n in graph else n.name for n in order)}), "
+                f"got {len(order) + len(args)} positional values"
+            )
+        # Positional values keyed by node, the rest by name: resolve_feeds reports unknown
+        # names, inputs fed twice and missing inputs exactly as evaluate does.
+        feeds: dict[Any, Any] = {n: value for n, value in zip(order, given) if value is not _MISSING}
+        feeds.update(kwargs)
+        resolved = resolve_feeds(graph, feeds)
+        return tuple(resolved.get(n, value) for n, value in zip(order, given))
+
+    def fail(error: Exception, values: dict[str, Any]) -> ExecutionError:
+        tb = error.__traceback__
+        node = gen.line_node.get(tb.tb_lineno) if tb is not None else None
+        if node is None:  # not raised by a node's line: report it plainly
+            return ExecutionError(f"compiled graph failed: {type(error).__name__}: {error}")
+        args = [gen.globals[gen.var[i]] if type(i.op) is Constant else values.get(gen.var[i]) for i in node.inputs]
+        return _execution_error(graph, node, args, error)
+
+    gen.globals["_rebind"] = rebind
+    gen.globals["_fail"] = fail
+    code = builtins.compile(source, filename, "exec")
+    namespace = gen.globals
+    exec(code, namespace)
+    fn = namespace["forward"]
+    fn.__qualname__ = "CompiledGraph.__call__"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    cls = type("CompiledGraph", (CompiledGraph,), {"__call__": fn, "__slots__": (), "__module__": __name__})
+    self: CompiledGraph = object.__new__(cls)
+    self.graph, self.plan, self.inputs, self.source, self.filename = graph, plan, tuple(order), source, filename
+    weakref.finalize(self, linecache.cache.pop, filename, None)
+    return self
+

@@ -174,3 +174,19 @@ def test_writeable_user_arrays_are_not_modified_either():
     tg.evaluate([h, x * 1.0, -x, tg.exp(x)], {x: v * 7})
     for a, b in zip(outs, kept):
         np.testing.assert_array_equal(a, b)
+
+
+def test_narrowing_feeds_that_would_change_values_are_refused():
+    xi = tg.input("xi", shape=(None,), dtype=np.int32)
+    for bad in ([2**40 + 5], np.array([2**31])):
+        with pytest.raises(tg.FeedError, match="do not fit in int32"):
+            tg.evaluate(xi + 0, {"xi": bad})
+    np.testing.assert_array_equal(tg.evaluate(xi + 0, {"xi": np.array([1, 2])}), [1, 2])
+    xu = tg.input("xu", shape=(None,), dtype=np.uint8)
+    np.testing.assert_array_equal(tg.evaluate(xu + 0, {"xu": [1, 2]}), [1, 2])
+    with pytest.raises(tg.FeedError, match="do not fit in uint8"):
+        tg.evaluate(xu + 0, {"xu": [-1]})
+    xf = tg.input("xf", shape=(None,), dtype=np.float32)
+    with pytest.raises(tg.FeedError, match="do not fit in float32"):
+        tg.evaluate(xf + 0, {"xf": np.array([1e300])})
+    np.testing.assert_array_equal(tg.evaluate(xf + 0, {"xf": np.array([0.1, np.inf])}), np.float32([0.1, np.inf]))

@@ -2,8 +2,9 @@
 
 ``Executor.run`` walks a cached ``Plan`` (the graph's topological order plus, for
 each step, which values die there) and calls ``step(node, input_values)`` once per
-node. Subclass and override ``step`` to trace, profile or check every node, as
-with ``torch.fx.Interpreter``; or pass ``observers`` to ``run``. Nothing about a
+node, inputs included (an input's one input value is the array fed to it).
+Subclass and override ``step`` to trace, profile or check every node, as with
+``torch.fx.Interpreter``; or pass ``observers`` to ``run``. Nothing about a
 run is stored on the nodes, so one graph can be run from several threads at once.
 
 When nothing can watch the intermediate values (``step`` not overridden, no
@@ -39,7 +40,7 @@ class Executor:
         return plan_for(outputs)
 
     def step(self, node: Node, input_values: list[Any]) -> Any:
-        """Compute one node from its inputs' values: ``node.op.forward(*input_values)``."""
+        """Compute one node from its inputs' values (an input node's: ``[fed array]``): ``op.forward``."""
         return node.op.forward(*input_values)
 
     def run(
@@ -72,15 +73,14 @@ class Executor:
         keep_all = trace is not None
         slot = plan.slot
         for k, node in enumerate(plan.nodes):
-            if isinstance(node.op, Input):
-                value = env[k]
-            else:
-                args = [env[slot[i]] for i in node.inputs]
-                try:
-                    value = self.step(node, args)
-                except Exception as e:
-                    raise _execution_error(plan.graph, node, args, e) from e
-                env[k] = value
+            # Like torch.fx's placeholders, inputs go through step too, so that a subclass sees
+            # every node: the fed array is the input node's one input value.
+            args = [env[k]] if isinstance(node.op, Input) else [env[slot[i]] for i in node.inputs]
+            try:
+                value = self.step(node, args)
+            except Exception as e:
+                raise _execution_error(plan.graph, node, args, e) from e
+            env[k] = value
             for observe in observers:
                 observe(node, value)
             if not keep_all:
@@ -250,19 +250,42 @@ def check_feed(node: Node, name: str, value: Any) -> Any:
                 f"input {name!r} expects {expected} ({spec.dtype}); the {type(value).__name__} fed is not "
                 f"numeric (it converts to {arr.dtype}) {declared}"
             )
-        if arr.dtype.kind != spec.dtype.kind and not np.can_cast(arr.dtype, spec.dtype, casting="same_kind"):
+        integers = arr.dtype.kind in "iu" and spec.dtype.kind in "iu"  # [1, 2] may feed a uint8 input
+        if arr.dtype.kind != spec.dtype.kind and not integers and \
+                not np.can_cast(arr.dtype, spec.dtype, casting="same_kind"):
             raise FeedError(
                 f"input {name!r} expects {expected} ({spec.dtype}); the {type(value).__name__} fed converts "
                 f"to {arr.dtype}, which cannot become {spec.dtype} without changing its values {declared}"
             )
     if arr.dtype != spec.dtype:
-        arr = arr.astype(spec.dtype)  # same kind, other width: a converted copy, never in place
+        arr = _convert(arr, spec.dtype, name, expected, declared)
     if not fits(spec, arr.shape):
         raise FeedError(
             f"input {name!r} expects {expected} (rank {spec.ndim}); got {format_spec_of(arr)} (shape {arr.shape}) "
             f"{declared}"
         )
     return arr
+
+
+def _convert(arr: np.ndarray[Any, Any], dtype: np.dtype[Any], name: str, expected: str,
+             declared: str) -> np.ndarray[Any, Any]:
+    # A converted copy, never in place. Narrowing is the user's choice (a float32 graph fed
+    # float64 data), but it must not change what the numbers are: an int that wraps around,
+    # or a finite float that becomes inf, is refused rather than computed with.
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = arr.astype(dtype)
+    if np.can_cast(arr.dtype, dtype, casting="safe"):
+        return converted
+    if dtype.kind in "iu":
+        changed = not np.array_equal(converted, arr)
+    else:
+        changed = bool(np.any(np.isinf(converted) & ~np.isinf(arr)))
+    if changed:
+        raise FeedError(
+            f"input {name!r} expects {expected} ({dtype}); the {arr.dtype} values fed do not fit in {dtype} "
+            f"(out of range) {declared}"
+        )
+    return converted
 
 
 def format_spec_of(arr: np.ndarray[Any, Any]) -> str:

@@ -153,6 +153,10 @@ class Input(Op):
         self.shape = spec.shape
         self.dtype = spec.dtype
 
+    def forward(self, fed: Any) -> Any:
+        """The fed value: an executor's ``step`` receives it as the input node's only input value."""
+        return fed
+
 
 class Parameter(Op):
     """A leaf holding an array (a weight); its value may be replaced but keeps its shape and dtype."""

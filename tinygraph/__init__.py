@@ -8,7 +8,7 @@
 (4, 3)
 """
 
-from . import nn, onnx, ops
+from . import nn, onnx, ops, zoo
 from .compile import CompiledGraph, compile
 from .errors import ExecutionError, FeedError, FormatError, GraphError, GraphvizNotFoundError, ShapeError
 from .executor import Executor, Plan, evaluate, trace
@@ -49,7 +49,7 @@ from .shapes import Spec
 __version__ = "0.1.0"
 
 __all__ = [
-    "nn", "onnx", "ops",
+    "nn", "onnx", "ops", "zoo",
     "GraphError", "ShapeError", "FeedError", "ExecutionError", "FormatError", "GraphvizNotFoundError",
     "save", "load", "dumps", "loads", "register_op", "to_dot", "render",
     "Executor", "Plan", "evaluate", "trace", "compile", "CompiledGraph", "profile", "Profile",

@@ -25,7 +25,9 @@ def test_plan_is_computed_once_and_reused():
     assert plan_for(y) is plan_for(y)
     assert plan_for([h, y]) is plan_for([h, y])
     assert plan_for([h, y]) is not plan_for([y, h])
-    assert plan_for(tg.Graph(y)) is plan_for(y)  # a Graph of the same outputs shares the plan
+    g = tg.Graph(y)
+    assert plan_for(g) is plan_for(g)  # a Graph keeps its own plan (its names are its own snapshot)
+    assert plan_for(g).graph is g
 
 
 def test_evaluate_does_not_sort_again(monkeypatch):

@@ -104,3 +104,41 @@ def test_repr_and_shape_errors_work_when_two_inputs_share_a_name():
         s @ np.ones((3, 3))
     with pytest.raises(tg.GraphError, match="two different inputs are named 'x'"):
         tg.Graph(s)
+
+
+@pytest.mark.parametrize("name", ['h\n        print("INJECTED") #', 'x""";print("INJECTED");"""', "a\u2028b", "\r", "\\"])
+def test_names_never_become_code_in_compiled_source(name, capsys):
+    x = tg.input(name, shape=(None, 3))
+    y = tg.exp(x, name=name + "!") + 1.0
+    f = tg.compile(y)
+    out = f(np.ones((1, 3)))
+    np.testing.assert_array_equal(out, tg.evaluate(y, {x: np.ones((1, 3))}))
+    assert "INJECTED" not in capsys.readouterr().out
+    assert len(f.source.splitlines()) == len(f.source.split("\n")) - 1  # no stray line breaks
+
+
+def test_a_graph_keeps_its_own_plan_across_renames():
+    x = tg.input("x", shape=(None, 3))
+    y = tg.exp(x)
+    g = tg.Graph(y)
+    x.name = "inp"
+    a = np.ones((1, 3))
+    tg.evaluate(g, {"x": a})  # g took its names before the rename
+    np.testing.assert_array_equal(tg.evaluate(y, {"inp": a}), np.exp(a))
+    with pytest.raises(tg.FeedError):
+        tg.evaluate(y, {"x": a})
+
+
+def test_evaluating_several_outputs_does_not_keep_a_dropped_one_alive():
+    import gc
+    import weakref
+
+    x = tg.input("x", shape=(None, 3))
+    kept = tg.tanh(x)
+    dropped = tg.exp(x) + 5.0
+    ref = weakref.ref(dropped)
+    tg.evaluate([kept, dropped], {x: np.ones((1, 3))})
+    tg.evaluate([dropped, kept], {x: np.ones((1, 3))})
+    del dropped
+    gc.collect()
+    assert ref() is None

@@ -73,9 +73,17 @@ class CompiledGraph:
         return f"<CompiledGraph ({names}) -> ({outs}), {len(self.graph)} nodes>"
 
 
+def _printable(text: str) -> str:
+    # Names are the user's (or a loaded file's) text and must never become code: a newline,
+    # \u2028 or any other non-printable character in a comment would end it, so they are escaped.
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _identifier(name: str, taken: set[str]) -> str:
     # A readable local variable name: never starts with "_" (helpers own those), not a keyword.
     ident = re.sub(r"\W", "_", name)
+    if not ident.isidentifier():  # word characters Python identifiers don't allow
+        ident = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in ident)
     if not ident or ident[0].isdigit() or ident[0] == "_":
         ident = "v" + ident
     if keyword.iskeyword(ident):
@@ -107,6 +115,7 @@ class _Codegen:
             if node not in self.var:  # listed in inputs but not needed: accepted and ignored
                 self.var[node] = _identifier(node.name, taken)
         self.line_node: dict[int, Node] = {}
+        self.ones: dict[np.dtype[Any], str] = {}
 
     def bind(self, name: str, value: Any) -> str:
         """A global name for ``value`` in the generated function."""
@@ -120,7 +129,7 @@ class _Codegen:
         params = ", ".join(f"{self.var[n]}=_MISSING" for n in self.inputs)
         head = f"def forward(_self, {params}, *_args, **_kwargs):" if params else \
             "def forward(_self, *_args, **_kwargs):"
-        lines = [head, f'    """{self.graph!r}"""']
+        lines = [head, f"    {repr(self.graph)!r}"]  # repr: a valid literal whatever the names
         missing = " or ".join(f"{self.var[n]} is _MISSING" for n in self.inputs)
         cond = "_args or _kwargs" + (f" or {missing}" if missing else "")
         names = ", ".join(self.var[n] for n in self.inputs)
@@ -165,7 +174,10 @@ class _Codegen:
         if isinstance(op, Sigmoid) and cls.forward is Sigmoid.forward and cls.forward_into is Sigmoid.forward_into \
                 and node.spec.dtype.kind == "f" and node.inputs[0].spec.dtype == node.spec.dtype and dense:
             # Sigmoid.forward_into, inlined: four ufuncs on one buffer.
-            one = self.bind(f"_one_{node.spec.dtype.name}", node.spec.dtype.type(1))
+            dtype = node.spec.dtype
+            if dtype not in self.ones:  # one scalar per dtype: a new one per sigmoid made binding quadratic
+                self.ones[dtype] = self.bind(f"_one_{dtype.name}", dtype.type(1))
+            one = self.ones[dtype]
             neg = self.bind("_negative", np.negative)
             add = self.bind("_add", np.add)
             div = self.bind("_true_divide", np.true_divide)
@@ -210,7 +222,7 @@ class _Codegen:
                 stmt += f"; del {', '.join(dead)}"
             note = "  [in place if shapes match]" if node in plan.guarded else \
                 "  [in place]" if node in plan.inplace else ""
-            body.append(f"        {stmt}  # {graph.format_node(node)}{note}")
+            body.append(f"        {stmt}  # {_printable(graph.format_node(node))}{note}")
         returned = [self.var[n] if self.var[n] in dense_vars else f"_asarray({self.var[n]})" for n in graph.outputs]
         if self.errstate:
             self.globals.update(_cvget=_errstate._extobj_contextvar.get, _cvset=_errstate._extobj_contextvar.set,
@@ -225,6 +237,10 @@ class _Codegen:
             if self.errstate:
                 lines.append("        _cvset(_errors)  # an op raised inside the window where exp errors are ignored")
             lines.append("        raise _fail(_e, _locals()) from _e")
+            if self.errstate:
+                lines.append("    except BaseException:  # KeyboardInterrupt inside that window: restore, re-raise")
+                lines.append("        _cvset(_errors)")
+                lines.append("        raise")
             compute = [n for n in plan.nodes if not isinstance(n.op, Input) and type(n.op) not in _LEAVES]
             self.line_node = {first + i: n for i, n in enumerate(compute)}
         result = returned[0] if self.single else "[" + ", ".join(returned) + "]"

@@ -142,6 +142,7 @@ class Graph:
                 f"and at {second.site.describe()}); input names must be unique in a graph"
             )
         self._inputs_by_name = {self._names[n]: n for n in self.inputs}
+        self._plan: Any = None  # the executor's plan for this graph, made on first run
 
     # --- lookup ----------------------------------------------------------------------------------
 

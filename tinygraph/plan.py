@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import node as _node_module
-from .graph import Graph, Outputs, as_output_list
+from .graph import Graph, Outputs, as_output_list, topological_order
 from .node import Node
 from .op import Constant, Input, Op, Parameter
 from .ops import Elementwise, MatMul
@@ -293,23 +293,38 @@ def gc_paused() -> Iterator[None]:
 
 def plan_for(outputs: Outputs) -> Plan:
     """The cached plan for ``outputs`` (a Node, a sequence of Nodes or a Graph), made on first use."""
-    if type(outputs) is Node:
-        key: tuple[Node, ...] = (outputs,)
-    elif isinstance(outputs, Graph):
-        key = outputs.outputs
-    else:
-        key = as_output_list(outputs)
-    first = key[0]
-    plans = getattr(first, "_plans", None)  # absent on a node made without __init__
+    if isinstance(outputs, Graph):
+        # A Graph's names are the snapshot it took when built; its plan lives and dies with it.
+        plan = outputs._plan
+        if plan is None:
+            with gc_paused():
+                plan = outputs._plan = Plan(outputs)
+        return plan  # type: ignore[no-any-return]
+    key: tuple[Node, ...] = (outputs,) if type(outputs) is Node else as_output_list(outputs)
+    holder = key[-1]
+    plans = getattr(holder, "_plans", None)  # absent on a node made without __init__
     if plans is not None:
         plan = plans.get(key)
         if plan is not None and plan.epoch == _node_module._rename_epoch:
             return plan  # type: ignore[no-any-return]
     with gc_paused():
-        plan = Plan(outputs if isinstance(outputs, Graph) else Graph(key))
+        plan = Plan(Graph(key))
+    if len(key) > 1 and not _reaches_all(holder, key):
+        # The plan holds every output's nodes: kept on ``holder``, it would keep alive the graph
+        # of an output the user has dropped. Only a holder that depends on all the others
+        # (evaluate([h, y]) with h inside y, the usual case) can keep it for free.
+        return plan
     if plans is None:
-        plans = first._plans = PlanCache()
+        plans = holder._plans = PlanCache()
     elif len(plans) >= _MAX_PLANS_PER_NODE and key not in plans:
-        del plans[next(iter(plans))]
+        try:
+            del plans[next(iter(plans))]
+        except (KeyError, RuntimeError, StopIteration):
+            pass  # another thread evicted or added one meanwhile: the cache is only a cache
     plans[key] = plan
     return plan
+
+
+def _reaches_all(holder: Node, outputs: tuple[Node, ...]) -> bool:
+    ancestors = set(topological_order([holder]))
+    return all(o in ancestors for o in outputs)

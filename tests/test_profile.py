@@ -45,3 +45,14 @@ def test_profile_reports_op_errors_like_evaluate():
         assert "bad_node" in str(e)
     else:
         raise AssertionError("no ExecutionError")
+
+
+def test_by_op_groups_the_time_per_kind_of_op():
+    x = tg.input("x", shape=(None, 4))
+    h = x
+    for _ in range(3):
+        h = tg.sigmoid(h @ tg.parameter(np.eye(4)) + 1.0)
+    p = tg.profile(h, {x: np.ones((2, 4))})
+    lines = p.by_op().splitlines()
+    counts = {line.split()[0]: int(line.split()[1]) for line in lines}
+    assert counts == {"sigmoid": 3, "matmul": 3, "add": 3, "parameter": 3, "constant": 3, "input": 1}

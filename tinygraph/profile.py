@@ -100,6 +100,21 @@ class Profile:
                  f"peak {_size(self.peak_bytes)} of intermediates live at once")
         return "\n".join([title, fmt(header), *(fmt(row) for row in body)])
 
+    def by_op(self) -> str:
+        """Time per kind of op (count, total, share, per node): where a network of many small nodes goes."""
+        groups: dict[str, list[NodeProfile]] = {}
+        for r in self.rows:
+            groups.setdefault(r.op, []).append(r)
+        total = self.total_seconds or 1.0
+        ranked = sorted(groups.items(), key=lambda item: sum(r.seconds for r in item[1]), reverse=True)
+        width = max((len(op) for op in groups), default=2)
+        lines = []
+        for op, rows in ranked:
+            seconds = sum(r.seconds for r in rows)
+            lines.append(f"{op.ljust(width)}  {len(rows):6d} nodes  {_time(seconds):>10}  "
+                         f"{100 * seconds / total:5.1f} %  {_time(seconds / len(rows)):>9}/node")
+        return "\n".join(lines)
+
     def __repr__(self) -> str:
         return f"<Profile {len(self.rows)} nodes, {_time(self.total_seconds)}, peak {_size(self.peak_bytes)}>"
 

@@ -145,3 +145,12 @@ def test_evaluating_several_outputs_does_not_keep_a_dropped_one_alive():
     del dropped
     gc.collect()
     assert ref() is None
+
+
+def test_reshape_takes_an_int_and_axes_must_be_ints():
+    x = tg.input("x", shape=(2, 3))
+    assert tg.reshape(x, 6).shape == (6,)
+    assert tg.sum(x, np.int64(1)).shape == (2,)
+    for bad in (lambda: tg.sum(x, axis=1.5), lambda: tg.reshape(x, "ab"), lambda: tg.mean(x, [1.0])):
+        with pytest.raises(TypeError, match="expected an int or a sequence of ints"):
+            bad()

@@ -215,6 +215,21 @@ class Softmax(Op):
         return Spec(a.shape, ufunc_dtype(np.exp, a))
 
 
+def _axes(value: Any, op: str) -> int | tuple[int, ...]:
+    # ints as numpy takes them (np.int64 included, bool and float refused), one or a sequence.
+    def one(v: Any) -> int:
+        if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            return int(v)
+        raise TypeError(f"{op}: expected an int or a sequence of ints, got {value!r}")
+
+    if isinstance(value, (int, np.integer, bool, np.bool_)):
+        return one(value)
+    try:
+        return tuple(one(v) for v in value)
+    except TypeError:
+        raise TypeError(f"{op}: expected an int or a sequence of ints, got {value!r}") from None
+
+
 class _Reduction(Op):
     arity = 1
     fresh_output = True
@@ -222,11 +237,7 @@ class _Reduction(Op):
 
     def __init__(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> None:
         # numpy integers (np.int64(0)) are accepted as axes, as numpy itself accepts them.
-        self.axis: int | tuple[int, ...] | None = (
-            axis if axis is None
-            else int(axis) if isinstance(axis, (int, np.integer))
-            else tuple(int(a) for a in axis)
-        )
+        self.axis: int | tuple[int, ...] | None = None if axis is None else _axes(axis, type(self).__name__)
         self.keepdims = bool(keepdims)
 
     def forward(self, a: Any) -> Any:
@@ -274,8 +285,10 @@ class Reshape(Op):
 
     arity = 1
 
-    def __init__(self, shape: Sequence[int]) -> None:
-        self.shape = tuple(int(d) for d in shape)
+    def __init__(self, shape: int | Sequence[int]) -> None:
+        # An int is a 1-D shape, as in np.reshape(a, 6).
+        shape = _axes(shape, "Reshape")
+        self.shape = (shape,) if isinstance(shape, int) else shape
 
     def forward(self, a: Any) -> Any:
         """``np.reshape``."""
@@ -389,7 +402,7 @@ def transpose(a: Any, axes: Sequence[int] | None = None, *, name: str | None = N
     return Transpose(axes)(a, name=name)
 
 
-def reshape(a: Any, shape: Sequence[int], *, name: str | None = None) -> Node:
+def reshape(a: Any, shape: int | Sequence[int], *, name: str | None = None) -> Node:
     """``np.reshape(a, shape)``."""
     return Reshape(shape)(a, name=name)
 

@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from ._gc import gc_paused
 from .errors import ExecutionError, FeedError, GraphError, article
 from .graph import Graph, Outputs
 from .node import Node
 from .op import Input
-from .plan import Plan, gc_paused, plan_for
+from .plan import Plan, plan_for
 from .shapes import fits, format_spec
 
 __all__ = ["Executor", "Plan", "evaluate", "trace", "resolve_feeds", "check_feed"]

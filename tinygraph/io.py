@@ -11,7 +11,6 @@ raises ``tg.FormatError`` (a ``GraphError``) saying what.
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 import os
@@ -27,6 +26,7 @@ import numpy as np
 
 from . import registry
 from ._codec import CodecError, decode_scalar, decode_value, dtype_name, encode_scalar, encode_value
+from ._gc import gc_paused
 from .errors import FormatError, GraphError
 from .graph import Graph, Outputs
 from .node import Node, Site
@@ -63,7 +63,7 @@ def save(outputs: Outputs, path: PathOrFile) -> None:
     index = {node: k for k, node in enumerate(graph.nodes)}
     checked: dict[tuple[type[Op], str], None] = {}
     arrays: dict[str, np.ndarray[Any, Any]] = {}
-    with _gc_paused():
+    with gc_paused():
         records = [_describe(graph, node, k, index, arrays, checked) for k, node in enumerate(graph.nodes)]
     description = {
         "format": FORMAT,
@@ -173,24 +173,11 @@ def _write_archive(f: IO[bytes], text: str, arrays: dict[str, np.ndarray[Any, An
 def load(path: PathOrFile) -> Graph:
     """Read a graph written by ``tg.save``; a damaged or hostile file raises ``tg.FormatError``."""
     source = os.fspath(path) if isinstance(path, (str, os.PathLike)) else "<stream>"
-    with _gc_paused(), _open_archive(path, source) as zf:
+    with gc_paused(), _open_archive(path, source) as zf:
         description = _read_description(zf, source)
         records, outputs = parse_description(description, source)
         arrays = _read_arrays(zf, records, source)
         return _build(records, outputs, arrays, source)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Loading allocates many long-lived objects and frees none; each automatic collection would
-    # traverse everything built so far, which makes loading a big graph several times slower.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @contextmanager

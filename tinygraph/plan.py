@@ -10,15 +10,14 @@ first output node, so a graph the user drops is collected with its plans.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from . import node as _node_module
+from ._gc import gc_paused
 from .graph import Graph, Outputs, as_output_list, topological_order
 from .node import Node
 from .op import Constant, Input, Op, Parameter
@@ -272,23 +271,6 @@ class PlanCache(dict):  # type: ignore[type-arg]
 
     def __deepcopy__(self, memo: Any) -> PlanCache:
         return PlanCache()
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause CPython's cyclic garbage collector for the block (unless it is already off)."""
-    # Planning allocates a few container objects per node and frees none of them, and a run
-    # allocates short-lived tuples per step; the collections these trigger walk the whole
-    # (large) graph, making planning and running a big graph superlinear. The collector is
-    # left as the user set it if they had disabled it.
-    enabled = gc.isenabled()
-    if enabled:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def plan_for(outputs: Outputs) -> Plan:

@@ -154,3 +154,23 @@ def test_reshape_takes_an_int_and_axes_must_be_ints():
     for bad in (lambda: tg.sum(x, axis=1.5), lambda: tg.reshape(x, "ab"), lambda: tg.mean(x, [1.0])):
         with pytest.raises(TypeError, match="expected an int or a sequence of ints"):
             bad()
+
+
+def test_a_custom_op_cannot_write_into_the_users_feed():
+    class AddOneInPlace(tg.Op):
+        def forward(self, a):
+            a += 1
+            return a
+
+    x = tg.input("x", shape=(1, 2))
+    y = AddOneInPlace()(x)
+    for run in (lambda b: tg.evaluate(y, {x: b}), lambda b: tg.compile(y)(b),
+                lambda b: tg.evaluate(y, {"x": b.tolist()}), lambda b: tg.trace(y, {x: b})):
+        b = np.zeros((1, 2))
+        with pytest.raises(tg.ExecutionError, match="read-only"):
+            run(b)
+        assert not b.any()
+    # built-in graphs keep the fast path: nothing is wrapped
+    z = x * 2.0
+    b = np.ones((1, 2))
+    np.testing.assert_array_equal(tg.evaluate(z, {x: b}), [[2.0, 2.0]])

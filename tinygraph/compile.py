@@ -39,7 +39,7 @@ from .graph import Graph, Outputs
 from .node import Node
 from .op import Constant, Input, Parameter
 from .ops import Elementwise, MatMul, Sigmoid
-from .plan import Plan, memory_traits, plan_for
+from .plan import Plan, memory_traits, plan_for, read_only
 
 __all__ = ["CompiledGraph", "compile"]
 
@@ -150,6 +150,8 @@ class _Codegen:
             check = self.bind(f"_check_{v}", _slow_check(node, self.graph.name_of(node)))
             lines.append(f"    if {' or '.join(conds)}:")
             lines.append(f"        {v} = {check}({v})")
+            if self.plan.protect_feeds:  # a custom op runs: it sees the feed read-only (see Plan)
+                lines.append(f"    {v} = {self.bind('_read_only', read_only)}({v})")
         return lines
 
     def call(self, node: Node) -> tuple[str, bool]:

@@ -24,7 +24,7 @@ from .errors import ExecutionError, FeedError, GraphError, article
 from .graph import Graph, Outputs
 from .node import Node
 from .op import Input
-from .plan import Plan, plan_for
+from .plan import Plan, plan_for, read_only
 from .shapes import fits, format_spec
 
 __all__ = ["Executor", "Plan", "evaluate", "trace", "resolve_feeds", "check_feed"]
@@ -152,7 +152,7 @@ def bind_feeds(plan: Plan, feeds: Feeds | None) -> list[Any]:
                 return env
         env = [None] * len(plan.nodes)
     for node, value in resolve_feeds(plan.graph, feeds).items():
-        env[plan.slot[node]] = value
+        env[plan.slot[node]] = read_only(value) if plan.protect_feeds else value
     return env
 
 

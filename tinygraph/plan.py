@@ -160,6 +160,20 @@ def _guarded_ufunc(ufunc: Any, donor: int) -> Callable[..., Any]:
     return step
 
 
+def read_only(value: Any) -> Any:
+    """A read-only view of a writeable ndarray; anything else as it is."""
+    if type(value) is np.ndarray and value.flags.writeable:
+        value = value.view()
+        value.flags.writeable = False
+    return value
+
+
+def _then_read_only(check: FeedCheck) -> FeedCheck:
+    def checked(value: Any) -> Any:
+        return read_only(check(value))
+    return checked
+
+
 def _fast_check(node: Node, name: str) -> FeedCheck:
     # The common case (an ndarray of exactly the declared dtype and a fitting shape) is
     # accepted with a few attribute reads; anything else goes through check_feed, which
@@ -227,10 +241,14 @@ class Plan:
         self.inplace, self.guarded = plan_inplace(nodes, ins, last, outputs)
         self.output_slots: tuple[int, ...] = tuple(self.slot[n] for n in graph.outputs)
         self.input_slots: tuple[int, ...] = tuple(self.slot[n] for n in graph.inputs)
+        #: Whether ops from outside tinygraph run: they get the user's feeds as read-only views,
+        #: so that a custom op writing into its operand fails loudly instead of changing user data.
+        self.protect_feeds = any(not type(n.op).__module__.startswith("tinygraph.") for n in nodes)
         #: feed key (input node or its name) -> (slot, check); other keys take the slow path.
         self.feed_keys: dict[Any, tuple[int, FeedCheck]] = {}
         for n in graph.inputs:
-            entry = (self.slot[n], _fast_check(n, graph.name_of(n)))
+            check = _fast_check(n, graph.name_of(n))
+            entry = (self.slot[n], _then_read_only(check) if self.protect_feeds else check)
             self.feed_keys[n] = entry
             self.feed_keys[graph.name_of(n)] = entry
         #: parameters and constants: (slot, op), their values read at the start of each run.

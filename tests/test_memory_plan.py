@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 import tinygraph as tg
+from tests.nets import textbook_network
 from tinygraph.plan import plan_for
 
 
@@ -14,14 +15,7 @@ def read_only(a):
     return a
 
 
-def network(rng):
-    x = tg.input("x", shape=(None, 2))
-    W1 = tg.parameter(rng.standard_normal((2, 4)), name="W1")
-    b1 = tg.parameter(rng.standard_normal(4), name="b1")
-    W2 = tg.parameter(rng.standard_normal((4, 3)), name="W2")
-    b2 = tg.parameter(rng.standard_normal(3), name="b2")
-    h = tg.sigmoid(x @ W1 + b1)
-    return x, (W1, b1, W2, b2), h, h @ W2 + b2
+network = textbook_network
 
 
 def test_in_place_reuse_is_planned_for_the_textbook_network():

@@ -7,17 +7,13 @@ import weakref
 import numpy as np
 
 import tinygraph as tg
+from tests.nets import textbook_network
 from tinygraph.plan import plan_for
 
 
 def _net(rng):
-    x = tg.input("x", shape=(None, 2))
-    W1 = tg.parameter(rng.standard_normal((2, 4)), name="W1")
-    b1 = tg.parameter(rng.standard_normal(4), name="b1")
-    W2 = tg.parameter(rng.standard_normal((4, 3)), name="W2")
-    b2 = tg.parameter(rng.standard_normal(3), name="b2")
-    h = tg.sigmoid(x @ W1 + b1)
-    return x, h, h @ W2 + b2
+    x, _, h, y = textbook_network(rng)
+    return x, h, y
 
 
 def test_plan_is_computed_once_and_reused():

@@ -25,7 +25,7 @@ from .graph import Graph, Outputs
 from .node import Node
 from .op import Input
 from .plan import Plan, plan_for, read_only
-from .shapes import fits, format_spec
+from .shapes import fits, format_spec, spec_of_value
 
 __all__ = ["Executor", "Plan", "evaluate", "trace", "resolve_feeds", "check_feed"]
 
@@ -291,8 +291,6 @@ def _convert(arr: np.ndarray[Any, Any], dtype: np.dtype[Any], name: str, expecte
 
 def format_spec_of(arr: np.ndarray[Any, Any]) -> str:
     """An array's spec in listing form, ``f64[10,2]``."""
-    from .shapes import spec_of_value
-
     return format_spec(spec_of_value(arr))
 
 

@@ -83,11 +83,6 @@ def scope(name: str) -> Iterator[None]:
         _scope.reset(token)
 
 
-def current_scope() -> tuple[str, ...]:
-    """The names of the enclosing ``tg.scope`` blocks, outermost first."""
-    return _scope.get()
-
-
 class Node:
     """A vertex of the graph: ``op`` applied to ``inputs``, holding a value of ``spec``."""
 

@@ -93,9 +93,7 @@ class Op:
 
     def dot_label(self) -> str:
         """The op's title in diagrams (plain text, escaped by the exporter): ``Softmax(axis=1)``."""
-        attrs = self.attributes()
-        args = ", ".join(f"{k}={v!r}" for k, v in attrs.items())
-        return f"{type(self).__name__}({args})" if attrs else type(self).__name__
+        return repr(self) if self.attributes() else type(self).__name__
 
     # --- building -------------------------------------------------------------------------------
 
@@ -224,6 +222,7 @@ def input(name: str, shape: Sequence[Dim], dtype: Any = np.float64) -> Node:  # 
 
 def parameter(value: Any, name: str | None = None, dtype: Any = None) -> Node:
     """A parameter node holding a private copy of ``value`` in ``.value``."""
+    site = creation_site()
     try:
         op = Parameter(value, dtype)
     except (TypeError, ValueError) as e:
@@ -231,9 +230,9 @@ def parameter(value: Any, name: str | None = None, dtype: Any = None) -> Node:
     if op.value.dtype.kind not in "biufc":
         raise GraphError(
             f"cannot make a parameter from {type(value).__name__} (dtype {op.value.dtype}): tinygraph holds "
-            f"numeric arrays; at {creation_site().describe()}"
+            f"numeric arrays; at {site.describe()}"
         )
-    return Node(op, (), Spec(op.value.shape, op.value.dtype), name, creation_site())
+    return Node(op, (), Spec(op.value.shape, op.value.dtype), name, site)
 
 
 def constant(value: Any, name: str | None = None) -> Node:

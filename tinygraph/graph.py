@@ -125,7 +125,6 @@ def assign_names(nodes: Sequence[Node]) -> tuple[dict[Node, str], dict[str, list
     return names, {given: nodes for given, nodes in inputs_named.items() if len(nodes) > 1}
 
 
-
 class Graph:
     """The nodes needed by ``outputs``, topologically ordered and named; immutable."""
 

@@ -181,7 +181,7 @@ _EXECUTOR = Executor()
 def trace(outputs: Outputs, feeds: Feeds | None = None) -> dict[Node, Any]:
     """Evaluate and keep every node's value: ``{node: value}``, what a reverse pass needs."""
     values: dict[Node, Any] = {}
-    Executor().run(outputs, feeds, trace=values)
+    _EXECUTOR.run(outputs, feeds, trace=values)
     return values
 
 

@@ -20,6 +20,7 @@ pytest: setup
 lint: setup
 	$(BIN)/python -m ruff check tinygraph tests examples benchmarks
 	$(BIN)/python -m mypy --strict tinygraph
+	cd $(CURDIR) && $(BIN)/lint-imports
 
 diagrams: setup
 	$(BIN)/python examples/draw_network.py --out docs/images

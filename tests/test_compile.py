@@ -206,3 +206,17 @@ def test_cached_bias_tiles_follow_parameter_values_and_batch_sizes():
         want = textbook_numpy(net.params, batch)
         assert np.array_equal(f(batch), want)
         assert np.array_equal(tg.evaluate(y, {x: batch}), want)
+
+
+INJECTIONS = ['h\n        print("INJECTED") #', 'x""";print("INJECTED");"""', "a\u2028b", "\r", "\\"]
+
+
+@pytest.mark.parametrize("name", INJECTIONS)
+def test_names_never_become_code_in_compiled_source(name, capsys):
+    x = tg.input(name, shape=(None, 3))
+    y = tg.exp(x, name=name + "!") + 1.0
+    f = tg.compile(y)
+    out = f(np.ones((1, 3)))
+    np.testing.assert_array_equal(out, tg.evaluate(y, {x: np.ones((1, 3))}))
+    assert "INJECTED" not in capsys.readouterr().out
+    assert len(f.source.splitlines()) == len(f.source.split("\n")) - 1  # no stray line breaks

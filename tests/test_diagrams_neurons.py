@@ -7,8 +7,8 @@ import pytest
 
 import tinygraph as tg
 from tests.diagram_helpers import groups, parse_svg, texts
-from tinygraph import dot
-from tinygraph.neurons import NEGATIVE, NEUTRAL, POSITIVE, shown
+from tinygraph.diagrams import dot
+from tinygraph.diagrams.neurons import NEGATIVE, NEUTRAL, POSITIVE, shown
 from tinygraph.zoo import textbook_network
 
 
@@ -141,9 +141,9 @@ def test_models_it_cannot_draw_say_why():
     with pytest.raises(tg.GraphError, match="takes 3 inputs but the layer before it has 2"):
         tg.to_dot(tg.nn.Sequential(tg.nn.Affine.init(1, 2, rng=rng), tg.nn.Affine.init(3, 2, rng=rng)),
                   style="neurons")
-    _, _, y = textbook_network()
-    with pytest.raises(TypeError, match="style='neurons' draws tg.nn models"):
-        tg.to_dot(y, style="neurons")
+    x = tg.input("x", shape=(None, 2))
+    with pytest.raises(TypeError, match="style='neurons' draws tg.nn models.*draw it with style='ops'"):
+        tg.to_dot(tg.exp(x), style="neurons")
     with pytest.raises(ValueError, match="max_neurons"):
         tg.to_dot(textbook_network()[0], style="neurons", max_neurons=2)
 
@@ -153,3 +153,12 @@ def test_layer_names_are_text():
     model = tg.nn.Sequential(tg.nn.Affine.init(2, 2, rng=rng, name='<a "b">\\ 층'), tg.nn.Sigmoid())
     nodes = groups(neuron_svg(model), "node")
     assert '<a "b">\\ 층 → sigmoid1' in texts(nodes["L1_head"])
+
+
+def test_graphs_and_nodes_made_of_layers_draw_as_neurons():
+    model, x, y = textbook_network()
+    from_model = tg.to_dot(model, style="neurons").source
+    assert tg.to_dot(y, style="neurons").source == from_model
+    assert tg.to_dot(tg.Graph(y), style="neurons").source == from_model
+    loaded = tg.loads(tg.dumps(y))  # no model object: the layers are read back from the graph
+    assert tg.to_dot(loaded, style="neurons").source == from_model

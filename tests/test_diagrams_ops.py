@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import tinygraph as tg
 from tests.diagram_helpers import groups, parse_svg, texts, tooltip
-from tinygraph import dot
+from tinygraph.diagrams import dot
 from tinygraph.zoo import textbook_network
 
 

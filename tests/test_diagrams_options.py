@@ -9,8 +9,8 @@ import pytest
 
 import tinygraph as tg
 from tests.diagram_helpers import groups, parse_svg
-from tinygraph import dot
-from tinygraph.export import RENDER_OPTIONS, option_defaults, parse_option
+from tinygraph.diagrams import dot
+from tinygraph.diagrams.export import RENDER_OPTIONS, option_defaults, parse_option
 from tinygraph.zoo import textbook_network
 
 

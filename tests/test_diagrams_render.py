@@ -128,10 +128,18 @@ def test_committed_pictures_exist():
 
 
 def test_huge_graphs_display_as_text_in_notebooks():
-    from tinygraph.export import MAX_INLINE_NODES
+    from tinygraph.diagrams.export import MAX_INLINE_NODES
 
     node = tg.input("x", shape=(2,))
     for _ in range(MAX_INLINE_NODES):
         node = tg.exp(node)
     bundle = tg.Graph(node)._repr_mimebundle_()
     assert list(bundle) == ["text/plain"] and "too many to draw inline" in bundle["text/plain"]
+
+
+def test_render_returns_the_path_as_given(tmp_path):
+    y = tg.input("x", shape=(2,)) + 1.0
+    as_str = str(tmp_path / "a.gv")
+    assert tg.Graph(y).render(as_str) == as_str
+    as_path = tmp_path / "b.gv"
+    assert tg.Graph(y).render(as_path) == as_path

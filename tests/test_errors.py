@@ -162,3 +162,14 @@ def test_catching_graph_error_catches_them_all():
                   lambda: tg.evaluate(Buggy()(x, x), {x: np.ones(2)})]:
         with pytest.raises(tg.GraphError):
             thunk()
+
+
+def test_non_numeric_parameter_is_refused():
+    with pytest.raises(tg.GraphError, match="numeric"):
+        tg.parameter(np.array(["abc"]))
+
+
+def test_error_wording_uses_the_right_article():
+    x = tg.input("x", shape=(2,))
+    with pytest.raises(AttributeError, match="x is an input node"):
+        x.value

@@ -190,3 +190,23 @@ def test_narrowing_feeds_that_would_change_values_are_refused():
     with pytest.raises(tg.FeedError, match="do not fit in float32"):
         tg.evaluate(xf + 0, {"xf": np.array([1e300])})
     np.testing.assert_array_equal(tg.evaluate(xf + 0, {"xf": np.array([0.1, np.inf])}), np.float32([0.1, np.inf]))
+
+
+def test_a_custom_op_cannot_write_into_the_users_feed():
+    class AddOneInPlace(tg.Op):
+        def forward(self, a):
+            a += 1
+            return a
+
+    x = tg.input("x", shape=(1, 2))
+    y = AddOneInPlace()(x)
+    for run in (lambda b: tg.evaluate(y, {x: b}), lambda b: tg.compile(y)(b),
+                lambda b: tg.evaluate(y, {"x": b.tolist()}), lambda b: tg.trace(y, {x: b})):
+        b = np.zeros((1, 2))
+        with pytest.raises(tg.ExecutionError, match="read-only"):
+            run(b)
+        assert not b.any()
+    # built-in graphs keep the fast path: nothing is wrapped
+    z = x * 2.0
+    b = np.ones((1, 2))
+    np.testing.assert_array_equal(tg.evaluate(z, {x: b}), [[2.0, 2.0]])

@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import pytest
 
 import tinygraph as tg
 
@@ -139,3 +140,40 @@ def test_an_input_keeps_its_name_when_another_node_shares_it():
     assert g.name_of(x) == "x" and g.name_of(p) == "x_1"
     assert g.input_named("x") is x
     np.testing.assert_array_equal(tg.evaluate(y, {"x": np.zeros(2)}), [1.0, 1.0])
+
+
+def test_node_name_is_its_name_in_its_own_graph_and_graphs_agree_within_themselves():
+    x = tg.input("x", shape=(None, 2))
+    y = tg.exp(x) + tg.tanh(x)
+    g = tg.Graph(y)
+    assert [g.name_of(n) for n in g.nodes] == ["x", "exp_0", "tanh_1", "add_2"]
+    # .name is the name in tg.Graph(node): tanh(x) alone depends on no numbered node
+    assert [n.name for n in g.nodes] == ["x", "exp_0", "tanh_0", "add_2"]
+    assert all(n.name == tg.Graph(n).name_of(n) for n in g.nodes)
+    z = x * 2.0 + 1.0
+    names = [tg.Graph(z).name_of(n) for n in tg.Graph(z).nodes]
+    assert len(set(names)) == len(names)
+    assert repr(y.inputs[1]) == "<Node tanh_0: f64[?,2] = tanh(x)>"
+
+
+def test_repr_and_shape_errors_work_when_two_inputs_share_a_name():
+    a = tg.input("x", shape=(None, 2))
+    b = tg.input("x", shape=(None, 2))
+    s = a + b
+    assert repr(s).startswith("<Node add_0: f64[?,2] = add(x, x")
+    with pytest.raises(tg.ShapeError, match="inner dimensions"):
+        s @ np.ones((3, 3))
+    with pytest.raises(tg.GraphError, match="two different inputs are named 'x'"):
+        tg.Graph(s)
+
+
+def test_a_graph_keeps_its_own_plan_across_renames():
+    x = tg.input("x", shape=(None, 3))
+    y = tg.exp(x)
+    g = tg.Graph(y)
+    x.name = "inp"
+    a = np.ones((1, 3))
+    tg.evaluate(g, {"x": a})  # g took its names before the rename
+    np.testing.assert_array_equal(tg.evaluate(y, {"inp": a}), np.exp(a))
+    with pytest.raises(tg.FeedError):
+        tg.evaluate(y, {"x": a})

@@ -158,3 +158,16 @@ def test_textbook_torch_module_matches():
     with torch.no_grad():
         expected = model(torch.from_numpy(v)).numpy()
     np.testing.assert_allclose(tg.evaluate(net(x), {x: v}), expected, rtol=0, atol=1e-12)
+
+
+def test_affine_with_mismatched_bias_is_a_shape_error_at_the_users_line():
+    with pytest.raises(tg.ShapeError, match=r"b of shape \(out,\)") as info:
+        tg.nn.Affine(np.ones((2, 3)), np.ones(4))
+    assert "test_nn.py" in str(info.value)
+
+
+def test_sequential_keeps_names_given_by_an_earlier_sequential():
+    shared = tg.nn.Affine.init(2, 2, rng=np.random.default_rng(0))
+    first = tg.nn.Sequential(tg.nn.Affine.init(2, 2, rng=np.random.default_rng(1)), shared)
+    tg.nn.Sequential(shared)
+    assert [p.name for p in first.params] == ["W1", "b1", "W2", "b2"]

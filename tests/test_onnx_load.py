@@ -269,3 +269,24 @@ def test_fuzzed_files_raise_graph_errors_only(data):
             tg.evaluate(g, {n.name: np.zeros([1 if d is None else d for d in n.shape], n.dtype) for n in g.inputs})
     except tg.GraphError:
         pass
+
+
+def test_onnx_model_with_bad_external_data_is_an_import_error(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    weight = helper.make_tensor("W", TensorProto.FLOAT, [2, 2], [1.0, 2.0, 3.0, 4.0])
+    weight.ClearField("float_data")
+    weight.data_location = TensorProto.EXTERNAL
+    entry = weight.external_data.add()
+    entry.key, entry.value = "location", "../../../etc/hostname"
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])],
+        [weight],
+    )
+    path = tmp_path / "ext.onnx"
+    onnx.save(helper.make_model(graph), path)
+    with pytest.raises(tg.GraphError, match="external data"):
+        tg.onnx.load(path)

@@ -5,6 +5,7 @@ import threading
 import weakref
 
 import numpy as np
+import pytest
 
 import tinygraph as tg
 from tests.nets import textbook_network
@@ -60,12 +61,18 @@ def test_dropped_graph_is_garbage_collected():
     assert plan_ref() is None
 
 
-def test_renaming_a_node_replans():
+def test_renaming_an_input_replans_and_other_renames_keep_plans():
     x, h, y = _net(np.random.default_rng(0))
-    plan = plan_for(y)
-    h.name = "hidden"
-    assert plan_for(y) is not plan
-    assert plan_for(y).graph.name_of(h) == "hidden"
+    other_x, _, other_y = _net(np.random.default_rng(1))
+    plan, other = plan_for(y), plan_for(other_y)
+    h.name = "hidden"  # feeds don't depend on it: the plan stays, and errors name it anew
+    assert plan_for(y) is plan and plan_for(other_y) is other
+    x.name = "inp"  # feeds by name do: y's plan is made again, the other graph's is kept
+    assert plan_for(y) is not plan and plan_for(other_y) is other
+    batch = np.ones((2, 2))
+    np.testing.assert_array_equal(tg.evaluate(y, {"inp": batch}), tg.evaluate(y, {x: batch}))
+    with pytest.raises(tg.FeedError, match="unknown input name"):
+        tg.evaluate(y, {"x": batch})
 
 
 def test_cached_plan_is_safe_across_threads():
@@ -122,3 +129,18 @@ def test_step_overrides_and_observers_still_see_every_node():
     seen = []
     tg.evaluate(y, {x: batch}, observers=[lambda n, v: seen.append(n)])
     assert seen == list(graph.nodes)
+
+
+def test_evaluating_several_outputs_does_not_keep_a_dropped_one_alive():
+    import gc
+    import weakref
+
+    x = tg.input("x", shape=(None, 3))
+    kept = tg.tanh(x)
+    dropped = tg.exp(x) + 5.0
+    ref = weakref.ref(dropped)
+    tg.evaluate([kept, dropped], {x: np.ones((1, 3))})
+    tg.evaluate([dropped, kept], {x: np.ones((1, 3))})
+    del dropped
+    gc.collect()
+    assert ref() is None

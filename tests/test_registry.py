@@ -56,7 +56,7 @@ def test_explicit_registry_name_is_used_and_not_inherited(isolated_registry):
 
 
 def test_explicit_name_of_another_class_is_an_error(isolated_registry):
-    with pytest.raises(tg.GraphError, match=r"'MatMul'.*belongs to tinygraph\.ops:MatMul.*replace=True"):
+    with pytest.raises(tg.GraphError, match=r"'MatMul'.*belongs to tinygraph\.ops\.linalg:MatMul.*replace=True"):
         class Impostor(tg.Op):
             registry_name = "MatMul"
 

@@ -179,3 +179,20 @@ def test_format_spec():
     assert str(tg.input("x", shape=(None, 4)).spec) == "f64[?,4]"
     assert str(tg.input("x", shape=(), dtype=np.int32).spec) == "i32[]"
     assert str(tg.input("x", shape=(2,), dtype=bool).spec) == "bool[2]"
+
+
+@pytest.mark.parametrize("axes", [(0, 3), (2, 1), (-3, 0)])
+def test_transpose_axes_out_of_range_are_shape_errors(axes):
+    q = tg.input("q", shape=(2, 3))
+    with pytest.raises(tg.ShapeError, match="out of bounds") as info:
+        tg.transpose(q, axes)
+    assert "test_shapes.py" in str(info.value)
+
+
+def test_reshape_takes_an_int_and_axes_must_be_ints():
+    x = tg.input("x", shape=(2, 3))
+    assert tg.reshape(x, 6).shape == (6,)
+    assert tg.sum(x, np.int64(1)).shape == (2,)
+    for bad in (lambda: tg.sum(x, axis=1.5), lambda: tg.reshape(x, "ab"), lambda: tg.mean(x, [1.0])):
+        with pytest.raises(TypeError, match="expected an int or a sequence of ints"):
+            bad()

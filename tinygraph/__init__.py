@@ -8,54 +8,28 @@
 (4, 3)
 """
 
-from . import nn, onnx, ops, zoo
-from .compile import CompiledGraph, compile
+from . import diagrams, nn, onnx, ops, zoo
+from ._version import __version__
+from .diagrams.export import render, to_dot
 from .errors import ExecutionError, FeedError, FormatError, GraphError, GraphvizNotFoundError, ShapeError
 from .executor import Executor, Plan, evaluate, trace
-from .export import render, to_dot
+from .fast import CompiledGraph, Profile, compile, profile
 from .graph import Graph
 from .io import dumps, load, loads, save
-from .node import Node, Site, scope
+from .node import Node
 from .op import Op, constant, input, parameter
-from .ops import (
-    add,
-    cast,
-    div,
-    divide,
-    exp,
-    log,
-    matmul,
-    mean,
-    mul,
-    multiply,
-    neg,
-    negative,
-    pow,
-    power,
-    relu,
-    reshape,
-    sigmoid,
-    softmax,
-    sub,
-    subtract,
-    sum,
-    tanh,
-    transpose,
-)
-from .profile import Profile, profile
+from .ops import *  # noqa: F403  (every op class and function form: tg.sigmoid, tg.ops.Sigmoid)
 from .registry import register_op
 from .shapes import Spec
+from .site import Site, scope
 
-__version__ = "0.1.0"
 
 __all__ = [
-    "nn", "onnx", "ops", "zoo",
+    "__version__", "nn", "onnx", "ops", "zoo", "diagrams",
     "GraphError", "ShapeError", "FeedError", "ExecutionError", "FormatError", "GraphvizNotFoundError",
     "save", "load", "dumps", "loads", "register_op", "to_dot", "render",
     "Executor", "Plan", "evaluate", "trace", "compile", "CompiledGraph", "profile", "Profile",
     "Graph", "Node", "Site", "scope", "Op", "Spec",
     "input", "parameter", "constant",
-    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg", "negative", "pow", "power",
-    "matmul", "exp", "log", "tanh", "sigmoid", "relu", "softmax", "sum", "mean", "transpose", "reshape",
-    "cast",
 ]
+__all__ += ops.__all__

@@ -24,10 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from .diagrams import export
 from .errors import GraphError
 from .executor import evaluate
 from .graph import Graph
 from .io import load
+from .nn import model_of
 from .shapes import format_spec, spec_of_value
 
 PROG = "tinygraph"
@@ -77,44 +79,6 @@ def open_source(spec: str) -> Source:
     raise CLIError(f"{spec}: no such file, and not the name of an example network{known}")
 
 
-def model_of(graph: Graph) -> Any:
-    """The ``tg.nn.Sequential`` behind a graph that is a plain chain of layers, or ``None``.
-
-    A saved or imported network has no model object, but the neuron diagram needs one. A graph of one
-    input and one output made of ``x @ W + b`` (parameters ``W``, ``b``) and activations is read back
-    as the ``Affine`` and activation layers it was built from, named after their scopes.
-    """
-    from . import nn, ops
-
-    activations: dict[type, Callable[[Any], nn.Layer]] = {
-        ops.Sigmoid: lambda op: nn.Sigmoid(), ops.Tanh: lambda op: nn.Tanh(), ops.ReLU: lambda op: nn.ReLU(),
-        ops.Softmax: lambda op: nn.Softmax(op.axis),
-    }
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        return None
-    node, layers = graph.outputs[0], []
-    while node is not graph.inputs[0]:
-        make = activations.get(type(node.op))
-        if make is not None:
-            layer, node_below = make(node.op), node.inputs[0]
-        elif type(node.op) is ops.Add and type(node.inputs[0].op) is ops.MatMul:
-            product, b = node.inputs
-            node_below, W = product.inputs
-            if not (isinstance(W.op, ops.Parameter) and isinstance(b.op, ops.Parameter)):
-                return None
-            try:
-                layer = nn.Affine(W, b)
-            except ValueError:  # not a (in, out) weight with an (out,) bias
-                return None
-        else:
-            return None
-        if node.scope:
-            layer.name = node.scope[-1]
-        layers.append(layer)
-        node = node_below
-    return nn.Sequential(*reversed(layers)) if layers else None
-
-
 def _import_modules(names: Sequence[str]) -> None:
     # Custom ops register themselves when their module is imported; like `python -m`, look in the
     # current directory too.
@@ -138,10 +102,6 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     """Draw the graph (or the example's model, for ``--style neurons``) into ``args.output``."""
-    try:
-        export = importlib.import_module(f"{__package__}.export")
-    except ImportError as e:
-        raise CLIError(f"drawing needs tinygraph's diagram exporter: {e}") from None
     source = open_source(args.file)
     options: dict[str, Any] = {}
     if args.rankdir is not None:
@@ -231,11 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _render_epilog() -> str:
-    try:
-        export = importlib.import_module(f"{__package__}.export")
-    except ImportError:
-        return ""
-    table: dict[str, str] = getattr(export, "RENDER_OPTIONS", {})
+    table = export.RENDER_OPTIONS
     lines = [f"  {name:14} {text}" for name, text in table.items() if name not in ("style", "values")]
     return "drawing options for --option NAME=VALUE:\n" + "\n".join(lines) if lines else ""
 

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Union
 
-import numpy as np
-
 from .errors import GraphError
-from .node import Node, rename_epoch
-from .op import Constant, Input, Parameter, format_attribute
+from .hooks import drawing
+from .node import Constant, Node, format_node
+from .op import Input, Parameter
 from .shapes import format_spec
 
 Outputs = Union[Node, Sequence[Node], "Graph"]
@@ -68,60 +67,40 @@ def topological_order(outputs: Sequence[Node]) -> list[Node]:
     return order
 
 
-def format_node(node: Node, name_of: Callable[[Node], str]) -> str:
-    """One listing line, ``add_1: f64[?,4] = add(matmul_0, b1)``, naming nodes with ``name_of``."""
-    op = node.op
-    if isinstance(op, Input):
-        head = "input"
-    elif isinstance(op, Constant):
-        value = op.value.item() if isinstance(op.value, np.ndarray) and op.value.ndim == 0 else op.value
-        shown = repr(value) if node.ndim == 0 else format_spec(node.spec)
-        return f"{name_of(node)}: {format_spec(node.spec)} = constant({shown})"
-    else:
-        attrs = ", ".join(f"{k}={format_attribute(v)}" for k, v in op.attributes().items())
-        head = op.kind + (f"[{attrs}]" if attrs else "")
-    operands = ", ".join(name_of(i) for i in node.inputs)
-    return f"{name_of(node)}: {format_spec(node.spec)} = {head}({operands})"
-
-
 def assign_names(nodes: Sequence[Node]) -> tuple[dict[Node, str], dict[str, list[Node]]]:
-    """Names for topologically ordered ``nodes``, and the user names that several inputs share."""
-    # Users' names are kept; unnamed nodes are numbered in topological order with one
-    # counter (matmul_0, add_1, ...), so the same code always yields the same names.
+    """Names for topologically ordered ``nodes``, and the user names that several inputs share.
+
+    Users' names are kept (a repeated one gets ``_1``, ``_2``...). Every node created without
+    a name takes the next number of one counter, in topological order, and an unnamed one is
+    called ``{kind}_{number}`` (``matmul_0``, ``add_1``...). A renamed node keeps its number, so
+    a rename changes that node's name only; the same code always gives the same names.
+    """
     names: dict[Node, str] = {}
     taken: set[str] = set()
     inputs_named: dict[str, list[Node]] = {}
+
+    def claim(base: str) -> str:
+        name, k = base, 1
+        while name in taken:
+            name, k = f"{base}_{k}", k + 1
+        taken.add(name)
+        return name
+
     # Inputs claim their names first: feeds look them up by name, so a parameter that
     # happens to share an input's name must be the one renamed (x -> x_1), never the input.
     inputs_first = sorted(nodes, key=lambda n: not isinstance(n.op, Input))  # stable: order kept otherwise
     for node in inputs_first:
         given = node.user_name
-        if given is None:
-            continue
-        if isinstance(node.op, Input):
-            inputs_named.setdefault(given, []).append(node)
-        name, k = given, 1
-        while name in taken:
-            name, k = f"{given}_{k}", k + 1
-        names[node] = name
-        taken.add(name)
+        if given is not None:
+            if isinstance(node.op, Input):
+                inputs_named.setdefault(given, []).append(node)
+            names[node] = claim(given)
     counter = 0
     for node in nodes:
-        if node in names:
-            continue
-        name = f"{node.op.kind}_{counter}"
-        while name in taken:
+        if node.numbered:
+            if node not in names:
+                names[node] = claim(f"{node.op.kind}_{counter}")
             counter += 1
-            name = f"{node.op.kind}_{counter}"
-        counter += 1
-        names[node] = name
-        taken.add(name)
-    # An unnamed node reports the name of the newest graph built over it, so that
-    # ``[n.name for n in g.nodes]`` agrees with ``g``'s listing, and ``.name`` costs O(1).
-    epoch = rename_epoch()
-    for node, name in names.items():
-        if node.user_name is None:
-            node._auto_name = (epoch, name)
     return names, {given: nodes for given, nodes in inputs_named.items() if len(nodes) > 1}
 
 
@@ -207,26 +186,18 @@ class Graph:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
 
-    # --- diagrams (tinygraph.export; graphviz is imported only when one is drawn) ------------------
+    # --- diagrams: drawn by the diagram layer, which registers itself (the core never imports it) --
 
     def to_dot(self, **options: Any) -> Any:
         """The operation-graph diagram as a ``graphviz.Digraph`` (options: docs/diagrams.md)."""
-        from .export import to_dot
-
-        return to_dot(self, **options)
+        return drawing().to_dot(self, **options)
 
     def render(self, path: str | os.PathLike[str], **options: Any) -> str | pathlib.Path:
         """Draw into ``path`` (.svg .png .pdf, or .gv/.dot for DOT source); returns ``path`` as given."""
-        from .export import render
-
-        return render(self, path, **options)
+        return drawing().render(self, path, **options)  # type: ignore[no-any-return]
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
-        from .export import mimebundle
-
-        return mimebundle(self, include, exclude)
+        return drawing().mimebundle(self, include, exclude)  # type: ignore[no-any-return]
 
     def _repr_svg_(self) -> str | None:
-        from .export import svg
-
-        return svg(self)
+        return drawing().svg(self)  # type: ignore[no-any-return]

@@ -29,10 +29,11 @@ from ._codec import CodecError, decode_scalar, decode_value, dtype_name, encode_
 from ._gc import gc_paused
 from .errors import FormatError, GraphError
 from .graph import Graph, Outputs
-from .node import Node, Site
+from .node import Node
 from .op import Constant, Input, Op, Parameter
 from .records import NodeRecord, parse_description
 from .shapes import Spec, format_spec, spec_of_value
+from .site import Site
 
 PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
 
@@ -93,7 +94,7 @@ def save(outputs: Outputs, path: PathOrFile) -> None:
 
 
 def _producer() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return f"tinygraph {__version__}"
 
@@ -112,6 +113,8 @@ def _describe(graph: Graph, node: Node, k: int, index: dict[Node, int], arrays: 
             "weak": node.spec.weak,
             "scope": list(node.scope),
         }
+        if node.user_name is not None and node.numbered:
+            record["numbered"] = True  # renamed after it was built: it keeps its place in the numbering
         if type(op) is Parameter or (type(op) is Constant and isinstance(op.value, np.ndarray)):
             record["array"] = str(k)
             arrays[str(k)] = op.value
@@ -303,6 +306,7 @@ def _build(records: list[NodeRecord], outputs: list[int], arrays: dict[str, np.n
             )
         node = Node(op, inputs, spec, rec.name, site)
         node.scope = rec.scope
+        node.numbered = rec.numbered
         built[rec.id] = node
     try:
         return Graph([built[i] for i in outputs])

@@ -14,15 +14,17 @@ transposes the weight of a ``torch.nn.Linear`` (``y = x Wᵀ + b``) into it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
-from . import ops
+from . import ops, registry
 from .errors import GraphError, ShapeError, article
-from .node import Node, creation_site, scope
+from .graph import Graph
+from .node import Node, Op
 from .op import Parameter, parameter
+from .site import creation_site, scope
 
 
 class Layer:
@@ -126,34 +128,76 @@ class Affine(Layer):
         return f"Affine({self.in_features}, {self.out_features}, name={self.name!r})"
 
 
-class _Activation(Layer):
-    op: Any = None
+class Activation(Layer):
+    """A function applied to each neuron's value: any one-operand op, ``Activation(tg.ops.Softplus())``."""
+
+    def __init__(self, op: Op, name: str | None = None) -> None:
+        super().__init__(name)
+        self.op = op
+
+    @property
+    def kind(self) -> str:
+        """The activation's op kind (``"sigmoid"``), which names the layer by default."""
+        return self.op.kind
+
+    @property
+    def name(self) -> str:
+        """The layer's name, given by the user or by its ``Sequential``; else the op's kind."""
+        return self._name if self._name is not None else self.kind
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self._name = name
 
     def forward(self, x: Any) -> Node:
         """Apply the activation."""
-        return type(self).op(x)  # type: ignore[no-any-return]
+        return self.op(x)
+
+    def __repr__(self) -> str:
+        return f"Activation({self.op!r}, name={self.name!r})"
 
 
-class Sigmoid(_Activation):
+class _TextbookActivation(Activation):
+    # The textbook's own activation classes: built by a function form, named after it.
+    kind: ClassVar[str]
+    function: ClassVar[Callable[..., Node]]
+
+    def __init__(self, name: str | None = None) -> None:
+        Layer.__init__(self, name)
+
+    def forward(self, x: Any) -> Node:
+        """Apply the activation."""
+        return type(self).function(x)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class Sigmoid(_TextbookActivation):
     """``1 / (1 + exp(-x))``."""
 
-    op = staticmethod(ops.sigmoid)
+    kind = "sigmoid"
+    function = staticmethod(ops.sigmoid)
 
 
-class Tanh(_Activation):
+class Tanh(_TextbookActivation):
     """``tanh(x)``."""
 
-    op = staticmethod(ops.tanh)
+    kind = "tanh"
+    function = staticmethod(ops.tanh)
 
 
-class ReLU(_Activation):
+class ReLU(_TextbookActivation):
     """``max(x, 0)``."""
 
-    op = staticmethod(ops.relu)
+    kind = "relu"
+    function = staticmethod(ops.relu)
 
 
-class Softmax(Layer):
+class Softmax(_TextbookActivation):
     """Softmax along ``axis``."""
+
+    kind = "softmax"
 
     def __init__(self, axis: int = -1, name: str | None = None) -> None:
         super().__init__(name)
@@ -164,20 +208,67 @@ class Softmax(Layer):
         return ops.softmax(x, self.axis)
 
 
+class Apply(Layer):
+    """Any function of a node (a ``tg.Op`` instance, ``tg.tanh``, a lambda) used as a layer."""
+
+    def __init__(self, function: Callable[[Node], Node], name: str | None = None) -> None:
+        super().__init__(name)
+        self.function = function
+
+    @property
+    def name(self) -> str:
+        """The layer's name: given, or the op's kind or the function's name."""
+        if self._name is not None:
+            return self._name
+        kind = getattr(self.function, "kind", None) or getattr(self.function, "__name__", "apply")
+        return "apply" if kind == "<lambda>" else str(kind)
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self._name = name
+
+    def forward(self, x: Any) -> Node:
+        """``function(x)``."""
+        return self.function(x)
+
+    def __repr__(self) -> str:
+        return f"Apply({self.function!r}, name={self.name!r})"
+
+
+def as_layer(item: Any) -> Layer:
+    """A layer for ``item``: a layer itself, an activation op as an ``Activation``, a callable as ``Apply``."""
+    if isinstance(item, Layer):
+        return item
+    if isinstance(item, Op):
+        if item.neuron_role == "activation" and item.arity == 1:
+            return _activation_layer(item)
+        return Apply(item)
+    if callable(item):
+        return Apply(item)
+    raise TypeError(f"Sequential takes tg.nn layers, tg.Op instances or functions of a node, got {type(item).__name__}")
+
+
+def _activation_layer(op: Op) -> Activation:
+    # The textbook's class when one computes exactly this op (same kind, no configuration).
+    for cls in (Sigmoid, Tanh, ReLU):
+        if cls.kind == op.kind and not op.attributes():
+            return cls()
+    if Softmax.kind == op.kind and set(op.attributes()) == {"axis"}:
+        return Softmax(op.attributes()["axis"])
+    return Activation(op)
+
+
 class Sequential(Layer):
     """Layers applied in order; ``params`` gathers theirs, in order."""
 
-    def __init__(self, *layers: Layer, name: str | None = None) -> None:
+    def __init__(self, *layers: Layer | Op | Callable[[Node], Node], name: str | None = None) -> None:
         super().__init__(name)
         if len(layers) == 1 and isinstance(layers[0], Sequence):
             layers = tuple(layers[0])
-        for layer in layers:
-            if not isinstance(layer, Layer):
-                raise TypeError(f"Sequential takes tg.nn layers, got {type(layer).__name__}")
-        self.layers: list[Layer] = list(layers)
+        self.layers: list[Layer] = [as_layer(layer) for layer in layers]
         counts: dict[str, int] = {}
         for layer in self.layers:
-            kind = type(layer).__name__.lower()
+            kind = layer.kind if isinstance(layer, Activation) else type(layer).__name__.lower()
             counts[kind] = counts.get(kind, 0) + 1
             if layer._name is None:
                 layer.name = f"{kind}{counts[kind]}"
@@ -215,16 +306,18 @@ class Sequential(Layer):
 
 
 def from_torch(module: Any) -> Sequential:
-    """A ``torch.nn.Sequential`` (or a module of Linear/Sigmoid/Tanh/ReLU/Softmax children) as a ``Sequential``.
+    """A ``torch.nn.Sequential`` (or a module of Linear and activation children) as a ``Sequential``.
 
     Children are taken in registration order, which is the order a ``Sequential`` applies
     them and the order the textbook's ``NN_torch`` defines and calls them; nested
     ``Sequential`` containers are flattened. Weights keep their dtype; ``Linear``'s weight is
-    transposed into ``x @ W + b``. Every layer that can't be imported is named in one error.
+    transposed into ``x @ W + b``. Activations are the ops that declare the torch module they
+    compute (``torch_module``). Every layer that can't be imported is named in one error.
     """
     import torch.nn as tnn
 
-    activations: dict[type[Any], type[Layer]] = {tnn.Sigmoid: Sigmoid, tnn.Tanh: Tanh, tnn.ReLU: ReLU}
+    by_torch_name = {cls.torch_module: cls for cls in registry.registered_ops().values()
+                     if cls.__dict__.get("torch_module") and registry.is_builtin(cls)}
     layers: list[Layer] = []
     problems: list[str] = []
     stack: list[tuple[str, Any]] = [("", module)]
@@ -235,22 +328,57 @@ def from_torch(module: Any) -> Sequential:
             stack.extend((f"{path}.{name}" if path else name, c) for name, c in reversed(children))
             continue
         label = f"{path or '<module>'}: {m!r}"
+        op_class = by_torch_name.get(type(m).__name__) if type(m).__module__.startswith("torch.nn") else None
         if type(m) is tnn.Linear:
             layers.append(Affine.from_torch(m))
-        elif type(m) in activations:
-            layers.append(activations[type(m)]())
-        elif type(m) is tnn.Softmax:
-            if m.dim is None:
-                problems.append(f"{label} (give it an explicit dim: torch picks one from the input's rank)")
-            else:
-                layers.append(Softmax(axis=m.dim))
+        elif op_class is not None:
+            try:
+                layers.append(_activation_layer(op_class.from_torch_module(m)))
+            except ValueError as e:
+                problems.append(f"{label} ({e})")
         else:
             problems.append(label)
     if problems:
+        supported = ", ".join(sorted(by_torch_name))
         raise GraphError(
-            "cannot import these torch layers (tg.nn.from_torch takes Linear, Sigmoid, Tanh, ReLU and "
-            "Softmax, in a Sequential or as a module's children):\n  " + "\n  ".join(problems)
+            f"cannot import these torch layers (tg.nn.from_torch takes Linear and {supported}, in a Sequential "
+            "or as a module's children):\n  " + "\n  ".join(problems)
         )
     if not layers:
         raise GraphError(f"{type(module).__name__} has no layers to import")
     return Sequential(*layers)
+
+
+def model_of(graph: Graph) -> Sequential | None:
+    """The ``Sequential`` behind a graph that is a plain chain of layers, or ``None``.
+
+    A saved or imported network has no model object, but the neuron diagram needs one. A graph of
+    one input and one output made of ``x @ W + b`` (parameters ``W``, ``b``) and activations is read
+    back as the ``Affine`` and activation layers it was built from, named after their scopes.
+    """
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        return None
+    node, layers = graph.outputs[0], []
+    while node is not graph.inputs[0]:
+        op = node.op
+        layer: Layer
+        if op.neuron_role == "activation" and len(node.inputs) == 1:
+            layer, node_below = _activation_layer(op), node.inputs[0]
+        elif op.neuron_role == "bias" and len(node.inputs) == 2 and node.inputs[0].op.neuron_role == "weights":
+            product, b = node.inputs
+            if len(product.inputs) != 2:
+                return None
+            node_below, W = product.inputs
+            if not (isinstance(W.op, Parameter) and isinstance(b.op, Parameter)):
+                return None
+            try:
+                layer = Affine(W, b)
+            except ValueError:  # not a (in, out) weight with an (out,) bias
+                return None
+        else:
+            return None
+        if node.scope:
+            layer.name = node.scope[-1]
+        layers.append(layer)
+        node = node_below
+    return Sequential(*reversed(layers)) if layers else None

@@ -24,7 +24,7 @@ MAX_NDIM = 64
 MAX_DIM = 2**62
 
 _REQUIRED = {"id", "op", "name", "inputs", "shape", "dtype", "weak", "scope"}
-_OPTIONAL = {"attributes", "array", "value"}
+_OPTIONAL = {"attributes", "array", "value", "numbered"}
 _TOP_REQUIRED = {"format", "version", "nodes", "outputs"}
 _TOP_OPTIONAL = {"producer"}
 
@@ -45,6 +45,7 @@ class NodeRecord:
     array: str | None
     has_value: bool
     value: Any
+    numbered: bool
 
 
 def _is_int(x: Any) -> bool:
@@ -128,8 +129,11 @@ def _parse_node(n: Any, k: int, source: str) -> NodeRecord:
     array = n.get("array")
     if array is not None and not isinstance(array, str):
         raise FormatError(f"{where}: array must be a string key")
+    numbered = n.get("numbered", name is None)
+    if not isinstance(numbered, bool) or (name is None and not numbered):
+        raise FormatError(f"{where}: numbered must be true or false (true for a node without a name)")
     return NodeRecord(n["id"], op, name, tuple(inputs), tuple(shape), dtype, n["weak"], tuple(scope),
-                      attributes, array, "value" in n, n.get("value"))
+                      attributes, array, "value" in n, n.get("value"), numbered)
 
 
 def _topological(records: list[NodeRecord], position: dict[int, int], source: str) -> list[NodeRecord]:

@@ -20,46 +20,48 @@ an extended version of it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from .errors import GraphError
 
-if TYPE_CHECKING:
-    from .op import Op
+# The registry sits below the op classes (they register themselves as they are defined), so it
+# knows them only as classes with ``forward``/``infer``, not through an import of ``Op``.
+OpClass = type[Any]
 
 _PACKAGE = __name__.rpartition(".")[0]
-_by_name: dict[str, type[Op]] = {}
-_name_of: dict[type[Op], str] = {}
+_by_name: dict[str, OpClass] = {}
+_name_of: dict[OpClass, str] = {}
+_operators: dict[str, OpClass] = {}
 
 
 def _identity(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def _is_builtin(cls: type) -> bool:
+def is_builtin(cls: type) -> bool:
+    """Whether ``cls`` is one of tinygraph's own classes."""
     return cls.__module__ == _PACKAGE or cls.__module__.startswith(_PACKAGE + ".")
 
 
-def default_name(cls: type[Op]) -> str:
+def default_name(cls: OpClass) -> str:
     """The name ``cls`` registers under by itself: ``registry_name``, class name or ``module:QualName``."""
     explicit = cls.__dict__.get("registry_name")
     if explicit is not None:
         if not isinstance(explicit, str) or not explicit:
             raise TypeError(f"{_identity(cls)}.registry_name must be a non-empty str, got {explicit!r}")
         return explicit
-    return cls.__name__ if _is_builtin(cls) else _identity(cls)
+    return cls.__name__ if is_builtin(cls) else _identity(cls)
 
 
-def register_op(cls: type[Op], name: str | None = None, *, replace: bool = False) -> str:
+def register_op(cls: OpClass, name: str | None = None, *, replace: bool = False) -> str:
     """Register ``cls`` under ``name`` (default: its ``default_name``); returns the name.
 
     The name becomes the one ``tg.save`` writes for ``cls``; names it had before keep
     resolving to it, so older files still load. A name held by another class raises
     ``GraphError`` unless ``replace=True``.
     """
-    from .op import Op
-
-    if not (isinstance(cls, type) and issubclass(cls, Op)):
+    if not (isinstance(cls, type) and callable(getattr(cls, "forward", None)) and hasattr(cls, "infer")
+            and hasattr(cls, "registry_name")):
         raise TypeError(f"register_op needs a subclass of tg.Op, got {cls!r}")
     if name is None:
         name = default_name(cls)
@@ -76,10 +78,18 @@ def register_op(cls: type[Op], name: str | None = None, *, replace: bool = False
         del _name_of[holder]  # the old class can no longer be saved under a name that now means cls
     _by_name[name] = cls
     _name_of[cls] = name
+    operator = cls.__dict__.get("python_operator")
+    if operator is not None and is_builtin(cls):
+        _operators[operator] = cls
     return name
 
 
-def op_name(cls: type[Op]) -> str:
+def operator_op(operator: str) -> OpClass:
+    """The built-in op class that the Python operator ``operator`` (``"add"``, ``"T"``) builds."""
+    return _operators[operator]
+
+
+def op_name(cls: OpClass) -> str:
     """The name ``tg.save`` writes for ops of class ``cls``."""
     try:
         return _name_of[cls]
@@ -90,7 +100,7 @@ def op_name(cls: type[Op]) -> str:
         ) from None
 
 
-def lookup_op(name: str) -> type[Op]:
+def lookup_op(name: str) -> OpClass:
     """The class registered as ``name``, or a ``GraphError`` saying how to register it."""
     try:
         return _by_name[name]
@@ -105,6 +115,6 @@ def lookup_op(name: str) -> type[Op]:
         ) from None
 
 
-def registered_ops() -> dict[str, type[Op]]:
+def registered_ops() -> dict[str, OpClass]:
     """A copy of the registry: ``{name: op class}``."""
     return dict(_by_name)

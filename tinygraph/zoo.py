@@ -9,6 +9,7 @@ import numpy as np
 from .nn import Affine, Sequential, Sigmoid
 from .node import Node
 from .op import input
+from .site import here
 
 
 def textbook_network(seed: int = 0) -> tuple[Sequential, Node, Node]:
@@ -16,8 +17,9 @@ def textbook_network(seed: int = 0) -> tuple[Sequential, Node, Node]:
     rng = np.random.default_rng(seed)
     model = Sequential(Affine.init(2, 4, rng=rng), Sigmoid(), Affine.init(4, 3, rng=rng))
     x = input("x", shape=(None, 2))
+    x.site = here()  # its declaration is here, not in the code that asked for the example
     y = model(x)
-    y.name = "y"
+    y.name = "y"  # the zoo's own new node: naming it touches no node of the user's
     return model, x, y
 
 

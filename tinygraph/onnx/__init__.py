@@ -9,6 +9,8 @@ Custom ops plug in with ``register_exporter`` and ``register_importer``; see doc
 
 from __future__ import annotations
 
+# The importers of ONNX ops that are not one tinygraph op register themselves.
+from . import import_ops  # noqa: E402,F401,I001
 from .common import OPSET, OnnxError, OnnxExportError, OnnxImportError, UnsupportedOpsError, require_onnx
 from .exporter import ExportContext, export, register_exporter, to_model
 from .importer import ImportContext, from_model, load, register_importer, supported_ops

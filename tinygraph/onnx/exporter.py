@@ -18,11 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import ops
 from ..graph import Graph, Outputs
-from ..node import Node
-from ..op import Constant, Input, Op, Parameter
-from ..shapes import normalize_axes
+from ..node import Node, Op, declared_with_forward
+from ..op import Constant, Input, Parameter
 from .common import OPSET, SUPPORTED_DTYPES, OnnxExportError, require_onnx
 
 if TYPE_CHECKING:
@@ -53,12 +51,29 @@ def register_exporter(op_class: type[Op]) -> Callable[[Exporter], Exporter]:
 
 
 def exporter_for(op: Op) -> Exporter | None:
-    """The exporter registered for ``op``'s class or its nearest registered base class."""
-    for cls in type(op).__mro__:
-        fn = _EXPORTERS.get(cls)
+    """How to write ``op``: an exporter registered for its class (or a base), else its own ``to_onnx``.
+
+    An op's declared mapping (``onnx_type``, ``to_onnx``) counts only when declared with its
+    ``forward``: a subclass computing something else must not be written as its base.
+    """
+    cls = type(op)
+    for klass in cls.__mro__:
+        fn = _EXPORTERS.get(klass)
         if fn is not None:
             return fn
+    own_to_onnx = declared_with_forward(cls, "to_onnx") and "to_onnx" in _declaring(cls)
+    if own_to_onnx or (cls.onnx_type is not None and declared_with_forward(cls, "onnx_type")):
+        return _declared
     return None
+
+
+def _declaring(cls: type) -> set[str]:
+    # The names some class below Op (in cls's MRO) sets: Op's own defaults don't count as a mapping.
+    return {name for klass in cls.__mro__ if klass is not Op and issubclass(klass, Op) for name in vars(klass)}
+
+
+def _declared(ctx: ExportContext, node: Node) -> str:
+    return node.op.to_onnx(ctx, node)
 
 
 class ExportContext:
@@ -138,77 +153,6 @@ class ExportContext:
         return int(self.onnx.helper.np_dtype_to_tensor_dtype(dt))
 
 
-# --- the built-in ops --------------------------------------------------------------------------------
-
-_SAME_DTYPE_OPS: dict[type[Op], str] = {
-    ops.MatMul: "MatMul", ops.Add: "Add", ops.Sub: "Sub", ops.Mul: "Mul", ops.Div: "Div", ops.Pow: "Pow",
-    ops.Neg: "Neg", ops.Exp: "Exp", ops.Log: "Log", ops.Tanh: "Tanh", ops.Sigmoid: "Sigmoid",
-    ops.ReLU: "Relu",
-}
-
-
-def _simple(op_type: str) -> Exporter:
-    def export_simple(ctx: ExportContext, node: Node) -> str:
-        operands = [ctx.operand(i, node.dtype) for i in node.inputs]
-        return ctx.emit(op_type, operands, output=ctx.name(node))
-
-    return export_simple
-
-
-for _cls, _op_type in _SAME_DTYPE_OPS.items():
-    register_exporter(_cls)(_simple(_op_type))
-
-
-@register_exporter(ops.Softmax)
-def _softmax(ctx: ExportContext, node: Node) -> str:
-    op: ops.Softmax = node.op  # type: ignore[assignment]
-    return ctx.emit("Softmax", [ctx.operand(node.inputs[0], node.dtype)], output=ctx.name(node), axis=op.axis)
-
-
-def _reduction(op_type: str) -> Exporter:
-    def export_reduction(ctx: ExportContext, node: Node) -> str:
-        op: ops.Sum = node.op  # type: ignore[assignment]
-        x = node.inputs[0]
-        operands = [ctx.operand(x, node.dtype)]
-        extra: dict[str, Any] = {}
-        if op.axis is not None:
-            axes = normalize_axes(op.axis, x.ndim)
-            operands.append(ctx.constant(np.array(axes, dtype=np.int64), f"{ctx.name(node)}_axes"))
-            if not axes:  # numpy's axis=() reduces nothing; ONNX's empty axes mean all unless told
-                extra["noop_with_empty_axes"] = 1
-        return ctx.emit(op_type, operands, output=ctx.name(node), keepdims=int(op.keepdims), **extra)
-
-    return export_reduction
-
-
-register_exporter(ops.Sum)(_reduction("ReduceSum"))
-register_exporter(ops.Mean)(_reduction("ReduceMean"))
-
-
-@register_exporter(ops.Transpose)
-def _transpose(ctx: ExportContext, node: Node) -> str:
-    op: ops.Transpose = node.op  # type: ignore[assignment]
-    x = node.inputs[0]
-    if op.axes is None:
-        return ctx.emit("Transpose", [ctx.operand(x)], output=ctx.name(node))
-    perm = [int(a) % max(x.ndim, 1) for a in op.axes]
-    return ctx.emit("Transpose", [ctx.operand(x)], output=ctx.name(node), perm=perm)
-
-
-@register_exporter(ops.Reshape)
-def _reshape(ctx: ExportContext, node: Node) -> str:
-    op: ops.Reshape = node.op  # type: ignore[assignment]
-    shape = ctx.constant(np.array(op.shape, dtype=np.int64), f"{ctx.name(node)}_shape")
-    # In ONNX a 0 copies the input's dimension; numpy's 0 is a size. allowzero=1 keeps numpy's meaning.
-    extra: dict[str, Any] = {"allowzero": 1} if 0 in op.shape else {}
-    return ctx.emit("Reshape", [ctx.operand(node.inputs[0]), shape], output=ctx.name(node), **extra)
-
-
-@register_exporter(ops.Cast)
-def _cast(ctx: ExportContext, node: Node) -> str:
-    return ctx.emit("Cast", [ctx.operand(node.inputs[0])], output=ctx.name(node), to=ctx.elem_type(node.dtype, node))
-
-
 # --- the model ---------------------------------------------------------------------------------------
 
 
@@ -223,7 +167,7 @@ def _value_info(ctx: ExportContext, node: Node, name: str, symbolic: bool) -> on
 def to_model(outputs: Outputs, *, name: str = "tinygraph", opset: int = OPSET) -> onnx.ModelProto:
     """The graph of ``outputs`` as an ``onnx.ModelProto`` (not checked; ``export`` checks)."""
     onnx_ = require_onnx()
-    from .. import __version__
+    from .._version import __version__
 
     graph = outputs if isinstance(outputs, Graph) else Graph(outputs)
     if opset < 14:

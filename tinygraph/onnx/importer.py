@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import ops
+from .. import ops, registry
 from ..errors import GraphError
 from ..graph import Graph
 from ..node import Node
@@ -46,9 +46,24 @@ def register_importer(op_type: str) -> Callable[[Importer], Importer]:
     return decorate
 
 
+def importers() -> dict[str, Importer]:
+    """ONNX op type -> importer: those registered, then the ops declaring ``onnx_type``.
+
+    A built-in op's declaration wins over a user's class declaring the same type; a user's
+    op declaring a type no built-in op has (``onnx_type = "Softsign"``) is imported as itself.
+    """
+    table: dict[str, Importer] = {}
+    for cls in sorted(registry.registered_ops().values(), key=lambda c: not registry.is_builtin(c)):
+        op_type = cls.__dict__.get("onnx_type")
+        if op_type and op_type not in table:
+            table[op_type] = cls.from_onnx
+    table.update(_IMPORTERS)
+    return table
+
+
 def supported_ops() -> list[str]:
     """The ONNX op types ``load`` can import, sorted."""
-    return sorted(_IMPORTERS)
+    return sorted(importers())
 
 
 class ImportContext:
@@ -70,6 +85,13 @@ class ImportContext:
         if not self.has_input(i):
             raise self.error(f"operand {i} is missing")
         return self._loader.node_for(self.node.input[i], self)
+
+    def operands(self) -> list[Node]:
+        """Every operand as a node; before opset 7, B aligned at ``axis`` of A as ``broadcast=1`` asks."""
+        nodes = [self.input(i) for i in range(len(self.node.input)) if self.has_input(i)]
+        if len(nodes) == 2 and self.opset < 7 and self.int_attr("broadcast", 0):
+            nodes[1] = _legacy_broadcast(self, nodes[0], nodes[1])
+        return nodes
 
     def static(self, i: int, what: str) -> np.ndarray[Any, Any]:
         """Operand ``i``'s value, which must be known at load time (``what`` says what it is for)."""
@@ -101,6 +123,35 @@ class ImportContext:
         """The numpy dtype of an ONNX element type, or the type's name when tinygraph has none."""
         return self._loader.numpy_dtype(elem_type)
 
+    def _typed(self, name: str, default: Any, wanted: str, what: str) -> Any:
+        a = self._attrs.get(name)
+        if a is None:
+            return default
+        kind = self._loader.onnx.AttributeProto.AttributeType.Name(a.type)
+        if kind != wanted:
+            raise self.error(f"attribute {name} must be {what}, got an attribute of type {kind}")
+        return self._loader.onnx.helper.get_attribute_value(a)
+
+    def int_attr(self, name: str, default: int) -> int:
+        """Integer attribute ``name`` (declared as an INT in the model), or ``default``."""
+        return int(self._typed(name, default, "INT", "an int"))
+
+    def float_attr(self, name: str, default: float) -> float:
+        """Float attribute ``name`` (declared as a FLOAT), or ``default``."""
+        return float(self._typed(name, default, "FLOAT", "a float"))
+
+    def ints_attr(self, name: str, default: Any) -> Any:
+        """Integer-list attribute ``name`` (declared as INTS) as a list, or ``default``."""
+        value = self._typed(name, default, "INTS", "a list of ints")
+        return value if value is default else [int(v) for v in value]
+
+    def dtype_attr(self, name: str) -> np.dtype[Any]:
+        """Element-type attribute ``name`` (Cast's ``to``) as a numpy dtype; types numpy can't hold are refused."""
+        dtype = self.numpy_dtype(self.int_attr(name, 0))
+        if isinstance(dtype, str):
+            raise self.error(f"{name} = element type {dtype}, {KINDS_NOTE}")
+        return dtype
+
     def attr_names(self) -> list[str]:
         """The names of the attributes the node sets."""
         return list(self._attrs)
@@ -127,6 +178,7 @@ class _Loader:
         self.raw: dict[str, onnx.TensorProto] = {t.name: t for t in graph.initializer}
         self.constants = constants
         self.shapes = shapes
+        self.importers = importers()
         unknown = sorted(set(constants) - {i.name for i in graph.input})
         if unknown:
             raise OnnxImportError(f"constants= names {unknown}, which are not inputs of the model")
@@ -204,7 +256,7 @@ class _Loader:
         self.add_inputs()
         for proto in self.model.graph.node:
             ctx = ImportContext(self, proto)
-            results = list(_IMPORTERS[proto.op_type](ctx))
+            results = list(self.importers[proto.op_type](ctx))
             onnx_dtype = _onnx_result_dtype(ctx)
             for out_name, node in zip(proto.output, results):
                 if out_name == "" or node is None:
@@ -243,9 +295,10 @@ def _onnx_result_dtype(ctx: ImportContext) -> np.dtype[Any] | None:
 
 def _check_supported(model: onnx.ModelProto) -> None:
     unsupported: dict[str, list[str]] = {}
+    table = importers()
     for i, node in enumerate(model.graph.node):
         op_type = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
-        if node.domain not in ("", "ai.onnx") or node.op_type not in _IMPORTERS:
+        if node.domain not in ("", "ai.onnx") or node.op_type not in table:
             unsupported.setdefault(op_type, []).append(node.name or (node.output[0] if node.output else f"#{i}"))
     if unsupported:
         listed = "; ".join(
@@ -300,5 +353,20 @@ def load(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, constants:
     return from_model(model, constants=constants, shapes=shapes)
 
 
-# The built-in importers register themselves; imported last, as they use the names above.
-from . import import_ops  # noqa: E402,F401
+
+def _legacy_broadcast(ctx: ImportContext, a: Node, b: Node) -> Node:
+    # Before opset 7, binary ops broadcast only with broadcast=1, aligning B at ``axis`` of A.
+    axis = ctx._attrs.get("axis")
+    if axis is None:
+        return b  # suffix alignment: numpy's rule
+    k = ctx.int_attr("axis", 0)
+    k = k % a.ndim if a.ndim else 0
+    trailing = a.ndim - k - b.ndim
+    if trailing < 0:
+        raise ctx.error(f"broadcast axis {k} does not fit operands of ranks {a.ndim} and {b.ndim}")
+    if trailing == 0:
+        return b
+    if sum(d is None for d in b.shape) > 1:
+        raise ctx.error("legacy axis broadcasting needs B's shape known (at most one unknown dim)")
+    target = tuple(-1 if d is None else d for d in b.shape) + (1,) * trailing
+    return ops.reshape(b, target, name=ctx.name("b_aligned"))

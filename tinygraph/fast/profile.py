@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from .executor import Feeds, _execution_error, _results, bind_feeds, evaluate
-from .graph import Outputs
-from .node import Node
-from .plan import plan_for
-from .shapes import format_spec, spec_of_value
+from ..executor import bind_feeds, collect_results, evaluate, execute
+from ..feeds import Feeds
+from ..graph import Outputs
+from ..node import Node
+from ..plan import plan_for, run_graph
+from ..shapes import format_spec, spec_of_value
 
 __all__ = ["NodeProfile", "Profile", "profile"]
 
@@ -128,7 +129,6 @@ def profile(outputs: Outputs, feeds: Feeds | None = None, *, warmup: bool = True
     if warmup:
         evaluate(outputs, feeds)
     plan = plan_for(outputs)
-    graph = plan.graph
     env = bind_feeds(plan, feeds)
     clock = time.perf_counter
     seconds: dict[int, float] = {}
@@ -138,18 +138,15 @@ def profile(outputs: Outputs, feeds: Feeds | None = None, *, warmup: bool = True
     # What each slot held, recorded when computed: most values are released before the end.
     seen: dict[int, Any] = {k: env[k] for k in plan.input_slots}
     reused: set[int] = set()  # slots whose step actually wrote into a dead operand's buffer
-    for k, op in plan.loads:
+    steps = iter(plan.steps)
+
+    def timed(fn: Any, args: Any) -> Any:
+        # The executor's own fast loop runs the plan; this wraps each step with a clock and
+        # the bookkeeping of live bytes (the values are still in ``env`` when it is called).
+        nonlocal live, peak
+        _, _, out, dead, node = next(steps)
         t0 = clock()
-        env[k] = op.value  # type: ignore[attr-defined]
-        seconds[k] = clock() - t0
-        seen[k] = env[k]
-    for fn, get, out, dead, node in plan.steps:
-        args = get(env)
-        t0 = clock()
-        try:
-            value = fn(*args)
-        except Exception as e:
-            raise _execution_error(graph, node, [env[plan.slot[i]] for i in node.inputs], e) from e
+        value = fn(*args)
         seconds[out] = clock() - t0
         seen[out] = (_nbytes(value), format_spec(spec_of_value(value)))
         j = plan.inplace.get(node)
@@ -163,12 +160,16 @@ def profile(outputs: Outputs, feeds: Feeds | None = None, *, warmup: bool = True
             held[out] = _nbytes(value)
             live += held[out]
         peak = max(peak, live)
-        env[out] = value
         for d in dead:
             live -= held[d]
             held[d] = 0
-            env[d] = None
         after[out] = live
+        return value
+
+    for k, op in plan.loads:
+        seen[k] = op.value  # type: ignore[attr-defined]  # what execute loads: a parameter's or constant's
+    execute(plan, env, timed)
+    graph = run_graph(plan)
     rows: list[NodeProfile] = []
     for k, node in enumerate(plan.nodes):
         record = seen[k]
@@ -179,4 +180,4 @@ def profile(outputs: Outputs, feeds: Feeds | None = None, *, warmup: bool = True
             node=node, name=graph.name_of(node), op=node.op.kind, value=shown, seconds=seconds.get(k, 0.0),
             out_bytes=out_bytes, live_bytes=after.get(k, 0), in_place=k in reused,
         ))
-    return Profile(rows, peak, _results(env, plan, type(outputs) is Node))
+    return Profile(rows, peak, collect_results(env, plan, type(outputs) is Node))

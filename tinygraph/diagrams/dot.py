@@ -20,7 +20,7 @@ from typing import Any
 import graphviz  # type: ignore[import-untyped]
 import numpy as np
 
-from .errors import GraphvizNotFoundError
+from ..errors import GraphvizNotFoundError
 
 FONT = "Helvetica"
 MONO = "Courier"

@@ -15,11 +15,12 @@ import pathlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import GraphvizNotFoundError
-from .graph import Graph
-from .nn import Layer
-from .node import Node
-from .op import input as _input
+from ..errors import GraphvizNotFoundError
+from ..graph import Graph
+from ..hooks import register_drawing
+from ..nn import Affine, Layer, model_of
+from ..node import Node
+from ..op import input as _input
 
 if TYPE_CHECKING:
     import graphviz  # type: ignore[import-untyped]
@@ -92,7 +93,6 @@ def _builder(style: str) -> Callable[..., graphviz.Digraph]:
 def model_graph(model: Layer) -> Graph:
     """A model's graph, built on an input ``x`` as wide as its first ``Affine`` layer takes."""
     from .neurons import layers_of
-    from .nn import Affine
 
     first = next((layer for layer in layers_of(model) if isinstance(layer, Affine)), None)
     if first is None:
@@ -111,6 +111,20 @@ def as_graph(obj: Any) -> Graph:
     return Graph(obj)
 
 
+def neuron_model(obj: Any) -> Layer:
+    """The ``tg.nn`` model a neuron diagram draws: ``obj`` itself, or the layers a graph is made of."""
+    if isinstance(obj, Layer):
+        return obj
+    model = model_of(as_graph(obj))
+    if model is None:
+        raise TypeError(
+            "style='neurons' draws tg.nn models and graphs made of layers (x @ W + b with parameters W and b, "
+            f"and activations such as sigmoid), from one input to one output; this {type(obj).__name__} is not "
+            "one: draw it with style='ops'"
+        )
+    return model
+
+
 def to_dot(obj: Graph | Node | Sequence[Node] | Layer, style: str = "ops", **options: Any) -> graphviz.Digraph:
     """The diagram of ``obj`` as a ``graphviz.Digraph``; ``style`` is ``"ops"`` or ``"neurons"``."""
     build = _builder(style)
@@ -122,12 +136,7 @@ def to_dot(obj: Graph | Node | Sequence[Node] | Layer, style: str = "ops", **opt
             f"it takes: {', '.join(accepted)}"
         )
     if style == "neurons":
-        if not isinstance(obj, Layer):
-            raise TypeError(
-                f"style='neurons' draws tg.nn models (a Sequential of Affine and activation layers, or one "
-                f"Affine); got a {type(obj).__name__}. Pass the model, or use style='ops' for a graph"
-            )
-        return build(obj, **options)
+        return build(neuron_model(obj), **options)
     return build(as_graph(obj), **options)
 
 
@@ -165,6 +174,12 @@ def mimebundle(obj: Graph | Node, include: Any = None, exclude: Any = None) -> d
     return bundle
 
 
+def option_defaults(style: str) -> Mapping[str, Any]:
+    """The default value of each option ``style`` takes."""
+    sig = inspect.signature(_builder(style))
+    return {name: p.default for name, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
+
+
 def svg(obj: Graph | Node) -> str | None:
     """The SVG of a graph or node, or ``None`` (no SVG to show) when Graphviz is missing."""
     from . import dot
@@ -175,7 +190,13 @@ def svg(obj: Graph | Node) -> str | None:
         return None
 
 
-def option_defaults(style: str) -> Mapping[str, Any]:
-    """The default value of each option ``style`` takes."""
-    sig = inspect.signature(_builder(style))
-    return {name: p.default for name, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
+class _Drawing:
+    """What graphs and nodes draw themselves with (registered with the core's hooks)."""
+
+    to_dot = staticmethod(to_dot)
+    render = staticmethod(render)
+    mimebundle = staticmethod(mimebundle)
+    svg = staticmethod(svg)
+
+
+register_drawing(_Drawing())

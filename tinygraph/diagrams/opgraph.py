@@ -19,21 +19,15 @@ from typing import Any
 import graphviz  # type: ignore[import-untyped]
 import numpy as np
 
+from ..errors import GraphError
+from ..graph import Graph
+from ..node import Node
+from ..op import Constant, Input, Parameter
+from ..shapes import Spec, dtype_name
 from . import dot
-from .errors import GraphError
-from .graph import Graph
-from .node import Node
-from .op import Constant, Input, Parameter
-from .ops import Add, Div, MatMul, Mul, Pow, Sub
-from .shapes import Spec, dtype_name
 
 Scope = tuple[str, ...]
 
-# Operand order is irrelevant for these; every other op with two or more operands
-# labels its edges a, b, c... (MatMul, Sub, Div, Pow, and custom ops by default).
-COMMUTATIVE: tuple[type, ...] = (Add, Mul)
-#: How the lettered operands combine, shown under the op's name: ``matmul_0 = a @ b``.
-FORMULAS: dict[type, str] = {MatMul: "a @ b", Sub: "a - b", Div: "a / b", Pow: "a ** b"}
 _MIXED: Scope = ("\x00mixed",)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -170,14 +164,14 @@ class _Drawing:
             title = type(op).dot_label(op)
             if len(title) > 60:
                 title = title[:57] + "..."
-            formula = FORMULAS.get(type(op))
+            formula = op.formula
             sub = f"{name} = {formula}" if formula and len(node.inputs) == 2 else name
         if node in self.outputs:
             sub += " · output"
         lines = [f"<B>{dot.html_text(title)}</B>", dot.small(dot.html_text(sub))]
         if self.o["shapes"]:
             lines.append(dot.font(dot.html_text(self.spec(node)), size=10))
-        ordered = len(node.inputs) > 1 and not isinstance(op, COMMUTATIVE)
+        ordered = len(node.inputs) > 1 and not op.commutative
         for k, operand in enumerate(node.inputs):
             if operand in self.hidden:
                 tag = f"{operand_letter(k)}: " if ordered else "with "
@@ -317,7 +311,9 @@ def op_diagram(
     seen_edges: set[tuple[str, str]] = set()
     for node in nodes:
         dst = d.node_id(node)
-        ordered = len(node.inputs) > 1 and not isinstance(node.op, COMMUTATIVE)
+        # Operand order is irrelevant for commutative ops; every other op with two or more operands
+        # labels its edges a, b, c... (the op's ``formula`` says how they combine).
+        ordered = len(node.inputs) > 1 and not node.op.commutative
         for k, operand in enumerate(node.inputs):
             if operand in d.hidden:
                 continue

@@ -15,12 +15,10 @@ from typing import Any
 import graphviz  # type: ignore[import-untyped]
 import numpy as np
 
+from ..errors import GraphError
+from ..nn import Activation, Affine, Layer, Sequential
 from . import dot
-from .errors import GraphError
-from .nn import Affine, Layer, ReLU, Sequential, Sigmoid, Softmax, Tanh
 
-ACTIVATIONS: tuple[type[Layer], ...] = (Sigmoid, Tanh, ReLU, Softmax)
-_DRAWN: tuple[type[Layer], ...] = (Affine, *ACTIVATIONS)
 POSITIVE, NEGATIVE, NEUTRAL = "#2b6cb0", "#c0392b", "#8c8c8c"
 _COLUMN_STYLES = {
     "input": {"fillcolor": "#d5e8d4", "color": "#5b8c4a"},
@@ -81,13 +79,12 @@ def columns_of(model: Layer) -> tuple[list[Column], list[Link]]:
                 )
             columns.append(Column(W.shape[1], "h", [layer.name], W.size + b.size))
             links.append(Link(W, b, layer.W.name, layer.b.name))
-        elif isinstance(layer, ACTIVATIONS):
+        elif isinstance(layer, Activation):
             if not columns:
                 raise GraphError(f"a neuron diagram must start with an Affine layer, not {layer!r}")
             columns[-1].layers.append(layer.name)
         else:
-            names = ", ".join(t.__name__ for t in _DRAWN)
-            raise GraphError(f"neuron diagrams draw {names} layers; {layer!r} is none of these")
+            raise GraphError(f"neuron diagrams draw Affine and activation layers; {layer!r} is neither")
     if not links:
         raise GraphError("a neuron diagram needs at least one Affine layer")
     columns[-1].kind, columns[-1].symbol = "output", "y"

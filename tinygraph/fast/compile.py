@@ -24,22 +24,19 @@ import builtins
 import itertools
 import keyword
 import linecache
-import re
 import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _errstate
-from ._errstate import exp_ignoring_overflow
-from .errors import ExecutionError, FeedError, GraphError
-from .executor import _execution_error, check_feed, resolve_feeds
-from .graph import Graph, Outputs
-from .node import Node
-from .op import Constant, Input, Parameter
-from .ops import Elementwise, MatMul, Sigmoid
-from .plan import Plan, memory_traits, plan_for, read_only
+from ..errors import ExecutionError, FeedError, GraphError
+from ..executor import execution_error
+from ..feeds import check_feed, read_only, resolve_feeds
+from ..graph import Graph, Outputs
+from ..node import Node
+from ..op import Constant, Input, Parameter
+from ..plan import Plan, memory_traits, plan_for
 
 __all__ = ["CompiledGraph", "compile"]
 
@@ -81,9 +78,9 @@ def _printable(text: str) -> str:
 
 def _identifier(name: str, taken: set[str]) -> str:
     # A readable local variable name: never starts with "_" (helpers own those), not a keyword.
-    ident = re.sub(r"\W", "_", name)
-    if not ident.isidentifier():  # word characters Python identifiers don't allow
-        ident = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in ident)
+    # Plain ASCII only: Python folds other identifiers by NFKC ("\ufb01" is "fi", "𝐱" is "x"), so
+    # two names unique as strings could become one variable, and the function would compute wrong.
+    ident = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in name)
     if not ident or ident[0].isdigit() or ident[0] == "_":
         ident = "v" + ident
     if keyword.iskeyword(ident):
@@ -102,7 +99,7 @@ class _Codegen:
         self.inputs = inputs
         self.globals: dict[str, Any] = {
             "_MISSING": _MISSING, "_type": type, "_getattr": getattr, "_ndarray": np.ndarray, "_Exception": Exception,
-            "_locals": locals, "_asarray": np.asarray, "_exp_ignoring_overflow": exp_ignoring_overflow,
+            "_locals": locals, "_asarray": np.asarray,
         }
         taken: set[str] = set()
         self.var: dict[Node, str] = {}
@@ -115,7 +112,6 @@ class _Codegen:
             if node not in self.var:  # listed in inputs but not needed: accepted and ignored
                 self.var[node] = _identifier(node.name, taken)
         self.line_node: dict[int, Node] = {}
-        self.ones: dict[np.dtype[Any], str] = {}
 
     def bind(self, name: str, value: Any) -> str:
         """A global name for ``value`` in the generated function."""
@@ -160,39 +156,16 @@ class _Codegen:
         args = [self.var[i] for i in node.inputs]
         j = self.plan.inplace.get(node)
         fresh, into = memory_traits(op)
-        cls = type(op)
         dense = fresh and bool(node.spec.shape)
-        if isinstance(op, Elementwise) and cls.forward is Elementwise.forward and \
-                cls.forward_into is Elementwise.forward_into:
-            fn = self.bind(f"_{op.ufunc.__name__}", op.ufunc)
+        kernel = self.plan.kernels[self.plan.slot[node]]
+        if kernel is not None:
+            fn = self.bind(f"_{getattr(kernel, '__name__', 'kernel')}", kernel)
             out = [args[j]] if j is not None else []
             if j is not None and node in self.plan.guarded:
                 # reuse the donor only if no operand broadcasts it larger (checked per call)
                 same = " == ".join(f"_getattr({a}, 'shape', None)" for a in dict.fromkeys(args))
                 out = [f"({args[j]} if {same} else None)"]
             return f"{fn}({', '.join(args + out)})", dense
-        if isinstance(op, MatMul) and cls.forward is MatMul.forward:
-            return f"{self.bind('_matmul', np.matmul)}({', '.join(args)})", dense
-        if isinstance(op, Sigmoid) and cls.forward is Sigmoid.forward and cls.forward_into is Sigmoid.forward_into \
-                and node.spec.dtype.kind == "f" and node.inputs[0].spec.dtype == node.spec.dtype and dense:
-            # Sigmoid.forward_into, inlined: four ufuncs on one buffer.
-            dtype = node.spec.dtype
-            if dtype not in self.ones:  # one scalar per dtype: a new one per sigmoid made binding quadratic
-                self.ones[dtype] = self.bind(f"_one_{dtype.name}", dtype.type(1))
-            one = self.ones[dtype]
-            neg = self.bind("_negative", np.negative)
-            add = self.bind("_add", np.add)
-            div = self.bind("_true_divide", np.true_divide)
-            v, a = self.var[node], args[0]
-            first = f"{neg}({a}, {a})" if j is not None else f"{neg}({a})"
-            if _errstate._extobj_contextvar is not None:
-                # np.errstate(over="ignore", under="ignore") around exp, as two C calls: the state
-                # to restore and its variant are looked up once per call (see the prologue).
-                self.errstate = True
-                exp = f"_cvset(_ignore_over); {self.bind('_exp', np.exp)}({v}, {v}); _cvset(_errors)"
-            else:  # pragma: no cover
-                exp = f"_exp_ignoring_overflow({v})"
-            return f"{first}; {exp}; {add}({v}, {one}, {v}); {div}({one}, {v}, {v})", True
         if j is not None:
             assert into is not None
             fn = self.bind(f"_into_{self.var[node]}", into)
@@ -226,23 +199,12 @@ class _Codegen:
                 "  [in place]" if node in plan.inplace else ""
             body.append(f"        {stmt}  # {_printable(graph.format_node(node))}{note}")
         returned = [self.var[n] if self.var[n] in dense_vars else f"_asarray({self.var[n]})" for n in graph.outputs]
-        if self.errstate:
-            self.globals.update(_cvget=_errstate._extobj_contextvar.get, _cvset=_errstate._extobj_contextvar.set,
-                                _es=_errstate)
-            lines.append("    _errors = _cvget(); _d = _es._derived")
-            lines.append("    _ignore_over = _d[1] if _d[0] is _errors else _es.derive(_errors)")
         if body:
             lines.append("    try:")
             first = len(lines) + 1
             lines.extend(body)
             lines.append("    except _Exception as _e:")
-            if self.errstate:
-                lines.append("        _cvset(_errors)  # an op raised inside the window where exp errors are ignored")
             lines.append("        raise _fail(_e, _locals()) from _e")
-            if self.errstate:
-                lines.append("    except BaseException:  # KeyboardInterrupt inside that window: restore, re-raise")
-                lines.append("        _cvset(_errors)")
-                lines.append("        raise")
             compute = [n for n in plan.nodes if not isinstance(n.op, Input) and type(n.op) not in _LEAVES]
             self.line_node = {first + i: n for i, n in enumerate(compute)}
         result = returned[0] if self.single else "[" + ", ".join(returned) + "]"
@@ -250,7 +212,6 @@ class _Codegen:
         return "\n".join(lines) + "\n"
 
     single = True
-    errstate = False
 
 
 def _slow_check(node: Node, name: str) -> Any:
@@ -312,7 +273,7 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None) -> Com
         if node is None:  # not raised by a node's line: report it plainly
             return ExecutionError(f"compiled graph failed: {type(error).__name__}: {error}")
         args = [gen.globals[gen.var[i]] if type(i.op) is Constant else values.get(gen.var[i]) for i in node.inputs]
-        return _execution_error(graph, node, args, error)
+        return execution_error(graph, node, args, error)
 
     gen.globals["_rebind"] = rebind
     gen.globals["_fail"] = fail

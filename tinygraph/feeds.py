@@ -1,0 +1,180 @@
+"""Feeds: the one check that a value given for an input fits its declaration.
+
+Every way of running a graph (``tg.evaluate``, ``Executor.run``, ``tg.compile``,
+``tg.profile``) checks feeds here. The common case, an ndarray of exactly the declared
+dtype and a fitting shape, is accepted with a few attribute reads (``fast_check``);
+anything else goes through ``check_feed``, which converts it or raises the ``FeedError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .errors import FeedError, GraphError, article
+from .graph import Graph
+from .node import Node
+from .op import Input
+from .shapes import fits, format_spec, spec_of_value
+
+Feeds = Mapping[Any, Any]
+FeedCheck = Callable[[Any], Any]
+
+
+def read_only(value: Any) -> Any:
+    """A read-only view of a writeable ndarray; anything else as it is."""
+    if type(value) is np.ndarray and value.flags.writeable:
+        value = value.view()
+        value.flags.writeable = False
+    return value
+
+
+def fast_check(node: Node, name: str) -> FeedCheck:
+    """A check for ``node``'s feeds that accepts the common case with a few attribute reads."""
+    spec = node.spec
+    dtype = spec.dtype
+    ndim = len(spec.shape)
+    fixed = tuple((i, d) for i, d in enumerate(spec.shape) if d is not None)
+    ndarray = np.ndarray
+
+    def slow(value: Any) -> Any:
+        return check_feed(node, name, value)
+
+    if not fixed:
+        def check(value: Any) -> Any:
+            if type(value) is ndarray and value.dtype is dtype and value.ndim == ndim:
+                return value
+            return slow(value)
+    elif len(fixed) == 1:
+        (axis, size), = fixed
+
+        def check(value: Any) -> Any:
+            if type(value) is ndarray and value.dtype is dtype and value.ndim == ndim and value.shape[axis] == size:
+                return value
+            return slow(value)
+    else:
+        def check(value: Any) -> Any:
+            if type(value) is ndarray and value.dtype is dtype and value.ndim == ndim:
+                shape = value.shape
+                for axis, size in fixed:
+                    if shape[axis] != size:
+                        return slow(value)
+                return value
+            return slow(value)
+    return check
+
+
+def resolve_feeds(graph: Graph, feeds: Feeds | None) -> dict[Node, Any]:
+    """Check ``feeds`` against the graph's inputs: ``{input node: array}`` for every input."""
+    if feeds is None:
+        feeds = {}
+    if not isinstance(feeds, Mapping):
+        raise FeedError(f"feeds must be a mapping of input nodes or names to arrays, got {type(feeds).__name__}")
+    resolved: dict[Node, Any] = {}
+    for key, value in feeds.items():
+        if isinstance(key, str):
+            try:
+                node = graph.input_named(key)
+            except GraphError as e:
+                raise FeedError(f"unknown input name in feeds: {e}") from None
+        elif isinstance(key, Node):
+            if not isinstance(key.op, Input):
+                raise FeedError(
+                    f"{key.name} is {article(key.op.kind)} node, not an input: only tg.input nodes can be fed "
+                    f"(created at {key.site.describe()})"
+                )
+            if key not in graph:
+                continue  # an input these outputs don't need: harmless, e.g. one feed dict for many outputs
+            node = key
+        else:
+            raise FeedError(f"feed keys must be input nodes or names, got {type(key).__name__}: {key!r}")
+        if node in resolved:
+            raise FeedError(f"input {graph.name_of(node)!r} is fed twice (by node and by name)")
+        resolved[node] = check_feed(node, graph.name_of(node), value)
+    missing = [graph.name_of(n) for n in graph.inputs if n not in resolved]
+    if missing:
+        wanted = ", ".join(
+            f"{graph.name_of(n)}: {format_spec(n.spec)} (declared at {n.site.describe()})"
+            for n in graph.inputs if n not in resolved
+        )
+        raise FeedError(f"missing feed for input(s) {', '.join(map(repr, missing))}; expected {wanted}")
+    return resolved
+
+
+def check_feed(node: Node, name: str, value: Any) -> Any:
+    """``value`` as an array fitting ``node``'s declaration, or a ``FeedError`` saying why not."""
+    spec = node.spec
+    expected = format_spec(spec)
+    declared = f"(input declared at {node.site.describe()})"
+    if isinstance(value, np.ma.MaskedArray):
+        # Some ops would apply the mask and others drop it: no answer would be reliable.
+        raise FeedError(
+            f"input {name!r} was fed a masked array: tinygraph computes on plain arrays, and a mask would be "
+            f"kept by some ops and dropped by others; fill it (value.filled(...)) or pass value.data {declared}"
+        )
+    if isinstance(value, np.ndarray):
+        # Subclasses (np.matrix, memmap...) are computed on as the plain arrays they view, so that
+        # every op and every way of running gives the same kind of result.
+        arr = value if type(value) is np.ndarray else value.view(np.ndarray)
+        if arr.dtype.kind != spec.dtype.kind:
+            raise FeedError(
+                f"input {name!r} expects {expected} ({spec.dtype}); got an array of dtype {arr.dtype} "
+                f"and shape {arr.shape}: convert it, e.g. with .astype(np.{spec.dtype}) {declared}"
+            )
+    else:
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError) as e:
+            raise FeedError(
+                f"input {name!r} expects {expected}; cannot convert the {type(value).__name__} fed: {e} {declared}"
+            ) from None
+        # Lists and scalars may widen ([1, 2] feeds a float input) but never lose their kind:
+        # 1.5 fed to an int input would silently become 1, and a str is not a number at all.
+        if arr.dtype.kind not in "biufc":
+            raise FeedError(
+                f"input {name!r} expects {expected} ({spec.dtype}); the {type(value).__name__} fed is not "
+                f"numeric (it converts to {arr.dtype}) {declared}"
+            )
+        integers = arr.dtype.kind in "iu" and spec.dtype.kind in "iu"  # [1, 2] may feed a uint8 input
+        if arr.dtype.kind != spec.dtype.kind and not integers and \
+                not np.can_cast(arr.dtype, spec.dtype, casting="same_kind"):
+            raise FeedError(
+                f"input {name!r} expects {expected} ({spec.dtype}); the {type(value).__name__} fed converts "
+                f"to {arr.dtype}, which cannot become {spec.dtype} without changing its values {declared}"
+            )
+    if arr.dtype != spec.dtype:
+        arr = _convert(arr, spec.dtype, name, expected, declared)
+    if not fits(spec, arr.shape):
+        raise FeedError(
+            f"input {name!r} expects {expected} (rank {spec.ndim}); got {format_spec_of(arr)} (shape {arr.shape}) "
+            f"{declared}"
+        )
+    return arr
+
+
+def _convert(arr: np.ndarray[Any, Any], dtype: np.dtype[Any], name: str, expected: str,
+             declared: str) -> np.ndarray[Any, Any]:
+    # A converted copy, never in place. Narrowing is the user's choice (a float32 graph fed
+    # float64 data), but it must not change what the numbers are: an int that wraps around,
+    # or a finite float that becomes inf, is refused rather than computed with.
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = arr.astype(dtype)
+    if np.can_cast(arr.dtype, dtype, casting="safe"):
+        return converted
+    if dtype.kind in "iu":
+        changed = not np.array_equal(converted, arr)
+    else:
+        changed = bool(np.any(np.isinf(converted) & ~np.isinf(arr)))
+    if changed:
+        raise FeedError(
+            f"input {name!r} expects {expected} ({dtype}); the {arr.dtype} values fed do not fit in {dtype} "
+            f"(out of range) {declared}"
+        )
+    return converted
+
+
+def format_spec_of(arr: np.ndarray[Any, Any]) -> str:
+    """An array's spec in listing form, ``f64[10,2]``."""
+    return format_spec(spec_of_value(arr))

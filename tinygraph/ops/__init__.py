@@ -1,0 +1,24 @@
+"""The built-in ops, one family per module, and their function forms (``tg.matmul``, ``tg.sigmoid``, ...).
+
+Each op is one class declaring everything about it (see ``tinygraph.op.Op``); no other
+module of tinygraph names it. This package only gathers the families: a new op added
+to a family module's ``__all__`` is ``tg.ops.NewOp`` and ``tg.new_op`` at once.
+"""
+
+from ..op import Constant, Input, Op, Parameter, as_node, constant, input, parameter
+from . import activations, elementwise, layout, linalg, reductions
+from .activations import *  # noqa: F403
+from .elementwise import *  # noqa: F403
+from .layout import *  # noqa: F403
+from .linalg import *  # noqa: F403
+from .reductions import *  # noqa: F403
+
+#: The op families, in the order the docs list them.
+FAMILIES = (elementwise, activations, linalg, reductions, layout)
+
+__all__ = ["Op", "Input", "Parameter", "Constant", "as_node", "input", "parameter", "constant"]
+__all__ += elementwise.__all__
+__all__ += activations.__all__
+__all__ += linalg.__all__
+__all__ += reductions.__all__
+__all__ += layout.__all__

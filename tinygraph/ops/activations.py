@@ -1,0 +1,157 @@
+"""Activation functions: what a textbook layer applies to each neuron's value."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy.special import expit  # type: ignore[import-untyped]
+
+from ..node import Node
+from ..op import Op
+from ..shapes import Spec, normalize_axes, ufunc_dtype
+from .layout import reshape
+
+__all__ = ["Sigmoid", "ReLU", "Softmax", "sigmoid", "relu", "softmax"]
+
+_WEAK_ZERO = Spec((), np.dtype(np.int64), weak=True)
+# scipy's expit gives the textbook formula's float64 results bit for bit, in one pass and with no
+# overflow to silence; its float32 loop differs in the last bit, so other dtypes take the formula.
+_FLOAT64 = np.dtype(np.float64)
+
+
+class Sigmoid(Op):
+    """``1 / (1 + exp(-a))``, without overflow warnings or NaN for any finite input."""
+
+    arity = 1
+    fresh_output = True
+    neuron_role = "activation"
+    torch_module = "Sigmoid"
+    onnx_type = "Sigmoid"
+
+    def forward(self, a: Any) -> Any:
+        """The textbook formula, bit for bit (float64 through ``scipy.special.expit``)."""
+        return self.forward_into(None, a)
+
+    def forward_into(self, out: Any, a: Any) -> Any:
+        """The same, written into ``out`` (which may be ``a``'s buffer, or ``None`` for a new one)."""
+        if getattr(a, "dtype", None) == _FLOAT64:
+            return expit(a, out=out)
+        # exp(-a) overflows to inf for very negative a and 1 / inf == 0 is the right answer;
+        # underflow to 0 likewise gives 1. Each step is the formula's own ufunc on its own dtype.
+        with np.errstate(over="ignore", under="ignore"):
+            if out is None or out.dtype.kind != "f":
+                return np.divide(1, np.add(1, np.exp(np.negative(a))), out=out)
+            buf = np.negative(a, out)
+            np.exp(buf, buf)
+            np.add(buf, 1, buf)
+            return np.divide(1, buf, buf)
+
+    def kernel(self, node: Node) -> Any:
+        """``expit`` itself for float64 in and out."""
+        return expit if node.dtype == _FLOAT64 and node.inputs[0].dtype == _FLOAT64 else None
+
+    def infer(self, a: Spec) -> Spec:
+        """Same shape; the float dtype ``exp`` gives."""
+        return Spec(a.shape, ufunc_dtype(np.exp, a))
+
+
+class ReLU(Op):
+    """``max(a, 0)``."""
+
+    kind = "relu"
+    arity = 1
+    fresh_output = True
+    neuron_role = "activation"
+    torch_module = "ReLU"
+    onnx_type = "Relu"
+
+    def forward(self, a: Any) -> Any:
+        """``np.maximum(a, 0)``."""
+        return np.maximum(a, 0)
+
+    def forward_into(self, out: Any, a: Any) -> Any:
+        """``np.maximum(a, 0, out=out)``."""
+        return np.maximum(a, 0, out=out)
+
+    def infer(self, a: Spec) -> Spec:
+        """Same shape and dtype."""
+        return Spec(a.shape, ufunc_dtype(np.maximum, a, _WEAK_ZERO))
+
+
+class Softmax(Op):
+    """``exp(a) / sum(exp(a))`` along ``axis``, shifted by the max so it never overflows."""
+
+    arity = 1
+    fresh_output = True
+    neuron_role = "activation"
+    torch_module = "Softmax"
+    onnx_type = "Softmax"
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = int(axis)
+
+    def forward(self, a: Any) -> Any:
+        """Stable softmax."""
+        with np.errstate(under="ignore"):  # exp of a large negative shift is 0, which is the right answer
+            e = np.exp(np.subtract(a, np.max(a, axis=self.axis, keepdims=True)))
+        return np.divide(e, np.sum(e, axis=self.axis, keepdims=True))
+
+    def infer(self, a: Spec) -> Spec:
+        """Same shape; the float dtype ``exp`` gives."""
+        normalize_axes(self.axis, a.ndim)
+        return Spec(a.shape, ufunc_dtype(np.exp, a))
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> Softmax:
+        """``torch.nn.Softmax(dim)``; a missing ``dim`` is refused (torch guesses it from the rank)."""
+        if module.dim is None:
+            raise ValueError("give it an explicit dim: torch picks one from the input's rank")
+        return cls(int(module.dim))
+
+    def onnx_attributes(self, node: Node) -> dict[str, Any]:
+        """``axis``."""
+        return {"axis": self.axis}
+
+    @classmethod
+    def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
+        """Opset 13's per-axis softmax, or the older one over all axes from ``axis`` on."""
+        x = ctx.input(0)
+        if ctx.opset >= 13:
+            return [cls(ctx.int_attr("axis", -1))(x, name=ctx.name())]
+        # Before opset 13, Softmax flattens the input to 2-D at ``axis`` (default 1) and normalises
+        # each row: one softmax over all the trailing axes together.
+        if x.ndim == 0:
+            raise ctx.error("softmax of a scalar")
+        axis = ctx.int_attr("axis", 1)
+        if not -x.ndim <= axis < x.ndim:
+            raise ctx.error(f"axis {axis} is out of range for rank {x.ndim}")
+        axis %= x.ndim
+        if axis == x.ndim - 1:
+            return [cls(-1)(x, name=ctx.name())]
+        inner = x.shape[axis:]
+        if any(d is None for d in inner) or sum(d is None for d in x.shape) > 1:
+            raise ctx.error(
+                f"opset-{ctx.opset} Softmax over axes {axis}.. of a {x.shape} input needs those sizes known "
+                "(and at most one unknown dim) to flatten them"
+            )
+        flat = reshape(x, (-1, math.prod(inner)), name=ctx.name("flat"))
+        y = cls(-1)(flat, name=ctx.name("softmax"))
+        return [reshape(y, tuple(-1 if d is None else d for d in x.shape), name=ctx.name())]
+
+
+def sigmoid(a: Any, *, name: str | None = None) -> Node:
+    """``1 / (1 + exp(-a))``, numerically stable."""
+    return Sigmoid()(a, name=name)
+
+
+def relu(a: Any, *, name: str | None = None) -> Node:
+    """``max(a, 0)``."""
+    return ReLU()(a, name=name)
+
+
+def softmax(a: Any, axis: int = -1, *, name: str | None = None) -> Node:
+    """Softmax along ``axis``."""
+    return Softmax(axis)(a, name=name)

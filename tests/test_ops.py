@@ -134,3 +134,60 @@ def test_cast_converts_like_astype_and_prints_its_dtype():
     np.testing.assert_array_equal(out, [2, -2, 0])  # toward zero
     assert "y: i32[?] = cast[dtype='int32'](x)" in str(tg.Graph(y))
     assert tg.ops.Cast("float32").attributes() == {"dtype": "float32"}  # plain data, not a np.dtype
+
+
+# --- Softplus: one class in tinygraph/ops/activations.py, and everything follows -----------------
+
+
+def test_softplus_evaluates_stably_everywhere():
+    x = tg.input("x", shape=(None,))
+    y = tg.softplus(x)
+    v = np.array([-1000.0, -30.0, -1.0, 0.0, 1.0, 30.0, 1000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow for any finite input
+        got = tg.evaluate(y, {x: v})
+    np.testing.assert_allclose(got[1:-1], np.log1p(np.exp(v[1:-1])), rtol=1e-15)
+    assert got[0] == 0.0 and got[-1] == 1000.0
+    np.testing.assert_array_equal(tg.compile(y)(v), got)
+    assert y.dtype == np.float64 and tg.softplus(tg.input("f", shape=(2,), dtype=np.float32)).dtype == np.float32
+    assert "softplus_0: f64[?] = softplus(x)" in str(tg.Graph(y))
+
+
+def test_softplus_saves_draws_and_is_a_layer():
+    x = tg.input("x", shape=(None, 2))
+    model = tg.nn.Sequential(tg.nn.Affine.init(2, 3, rng=np.random.default_rng(0)), tg.ops.Softplus())
+    y = model(x)
+    batch = np.linspace(-2, 2, 8).reshape(4, 2)
+    loaded = tg.loads(tg.dumps(y))
+    np.testing.assert_array_equal(tg.evaluate(loaded, {"x": batch})[0], tg.evaluate(y, {x: batch}))
+    assert "Softplus" in tg.to_dot(y).source
+    assert "softplus" in tg.to_dot(model, style="neurons").source
+
+
+def test_softplus_round_trips_through_onnx_and_onnxruntime():
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    x = tg.input("x", shape=(None, 3), dtype=np.float32)
+    y = tg.softplus(x * 2.0)
+    model = tg.onnx.to_model(y)
+    assert [n.op_type for n in model.graph.node][-1] == "Softplus"
+    batch = np.linspace(-40, 40, 12, dtype=np.float32).reshape(4, 3)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (theirs,) = session.run(None, {"x": batch})
+    np.testing.assert_allclose(theirs, tg.evaluate(y, {x: batch}), rtol=1e-6, atol=1e-6)
+    back = tg.onnx.from_model(model)
+    assert any(n.op.kind == "softplus" for n in back.nodes)
+    np.testing.assert_array_equal(tg.evaluate(back, {"x": batch})[0], tg.evaluate(y, {x: batch}))
+
+
+def test_softplus_imports_from_torch():
+    torch = pytest.importorskip("torch")
+    net = tg.nn.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Softplus()))
+    x = tg.input("x", shape=(None, 2), dtype=np.float32)
+    batch = np.linspace(-1, 1, 6, dtype=np.float32).reshape(3, 2)
+    with torch.no_grad():
+        expected = torch.nn.functional.softplus(torch.from_numpy(batch) @ torch.from_numpy(
+            np.asarray(net[0].W.value)) + torch.from_numpy(np.asarray(net[0].b.value))).numpy()
+    np.testing.assert_allclose(tg.evaluate(net(x), {x: batch}), expected, rtol=1e-6)
+    with pytest.raises(tg.GraphError, match="beta=1"):
+        tg.nn.from_torch(torch.nn.Sequential(torch.nn.Softplus(beta=2.0)))

@@ -14,7 +14,7 @@ from ..op import Op
 from ..shapes import Spec, normalize_axes, ufunc_dtype
 from .layout import reshape
 
-__all__ = ["Sigmoid", "ReLU", "Softmax", "sigmoid", "relu", "softmax"]
+__all__ = ["Sigmoid", "ReLU", "Softmax", "Softplus", "sigmoid", "relu", "softmax", "softplus"]
 
 _WEAK_ZERO = Spec((), np.dtype(np.int64), weak=True)
 # scipy's expit gives the textbook formula's float64 results bit for bit, in one pass and with no
@@ -142,6 +142,35 @@ class Softmax(Op):
         return [reshape(y, tuple(-1 if d is None else d for d in x.shape), name=ctx.name())]
 
 
+class Softplus(Op):
+    """``log(1 + exp(a))``, computed as ``logaddexp(0, a)`` so that it never overflows."""
+
+    arity = 1
+    fresh_output = True
+    neuron_role = "activation"
+    torch_module = "Softplus"
+    onnx_type = "Softplus"
+
+    def forward(self, a: Any) -> Any:
+        """``np.logaddexp(0, a)``."""
+        return np.logaddexp(0, a)
+
+    def forward_into(self, out: Any, a: Any) -> Any:
+        """``np.logaddexp(0, a, out=out)``."""
+        return np.logaddexp(0, a, out=out)
+
+    def infer(self, a: Spec) -> Spec:
+        """Same shape; the float dtype ``exp`` gives."""
+        return Spec(a.shape, ufunc_dtype(np.logaddexp, _WEAK_ZERO, Spec((), ufunc_dtype(np.exp, a))))
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> Softplus:
+        """``torch.nn.Softplus()``; other ``beta``/``threshold`` settings compute something else."""
+        if module.beta != 1 or module.threshold != 20:
+            raise ValueError("only beta=1 is log(1 + exp(x)); torch's threshold switches to x above it")
+        return cls()
+
+
 def sigmoid(a: Any, *, name: str | None = None) -> Node:
     """``1 / (1 + exp(-a))``, numerically stable."""
     return Sigmoid()(a, name=name)
@@ -155,3 +184,8 @@ def relu(a: Any, *, name: str | None = None) -> Node:
 def softmax(a: Any, axis: int = -1, *, name: str | None = None) -> Node:
     """Softmax along ``axis``."""
     return Softmax(axis)(a, name=name)
+
+
+def softplus(a: Any, *, name: str | None = None) -> Node:
+    """``log(1 + exp(a))``, numerically stable."""
+    return Softplus()(a, name=name)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from .executor import evaluate
 from .graph import Graph
 from .io import load
 from .shapes import format_spec, spec_of_value
+from .text import printable
 
 PROG = "tinygraph"
 # The flags that turn a drawing option off: flag -> option of tinygraph.export.render.
@@ -171,6 +173,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         # the exporter's own account of an option or style that does not fit this graph, or of a
         # missing Graphviz installation
         raise CLIError(str(e)) from None
+    except subprocess.CalledProcessError as e:  # Graphviz refused the DOT source: report its words
+        stderr = e.stderr.decode("utf-8", "replace").strip() if isinstance(e.stderr, bytes) else str(e.stderr)
+        raise CLIError(f"Graphviz failed to draw {args.file}: {stderr or e}") from None
     print(written)
     return 0
 
@@ -215,7 +220,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = args.output
     if out is None:
         for key, value in zip(keys, results):
-            print(f"{key}: {format_spec(spec_of_value(value))} =\n{np.array2string(value)}")
+            print(f"{printable(key)}: {format_spec(spec_of_value(value))} =\n{np.array2string(value)}")
     elif out.endswith(".npy"):
         if len(results) != 1:
             raise CLIError(f"the graph has {len(results)} outputs ({', '.join(keys)}): write them to a .npz file")
@@ -307,5 +312,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as e:
         message = f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e)
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # Messages quote names from files: escape what could drive the terminal or forge a line.
+    print(f"{PROG}: error: {printable(message, newlines=True)}", file=sys.stderr)
     return 1

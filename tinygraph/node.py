@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .shapes import Spec, format_spec
+from .text import check_name, printable
 
 if TYPE_CHECKING:
     from .op import Op
@@ -76,6 +77,7 @@ def scope(name: str) -> Iterator[None]:
     """Group the nodes built inside the ``with`` block under ``name`` (diagrams draw a cluster)."""
     if not isinstance(name, str) or not name:
         raise TypeError(f"scope name must be a non-empty str, got {name!r}")
+    check_name(name, "a scope name")
     token = _scope.set((*_scope.get(), name))
     try:
         yield
@@ -102,6 +104,8 @@ class Node:
                  site: Site | None = None) -> None:
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"a node name must be a non-empty str, got {name!r}")
+        if name is not None:
+            check_name(name)
         self.op = op
         self.inputs = inputs
         self.spec = spec
@@ -155,6 +159,7 @@ class Node:
         global _rename_epoch
         if not isinstance(name, str) or not name:
             raise TypeError(f"a node name must be a non-empty str, got {name!r}")
+        check_name(name)
         self._name = name
         _rename_epoch += 1
 
@@ -234,12 +239,12 @@ class Node:
 
 
 def _name_of(node: Node) -> str:
-    return node.name
+    return printable(node.name)
 
 
 def describe_operands(nodes: tuple[Node, ...]) -> str:
     """``x f64[?,2], W1 f64[3,4]``: operands with their specs, for error messages."""
-    return ", ".join(f"{n.name} {format_spec(n.spec)}" for n in nodes)
+    return ", ".join(f"{printable(n.name)} {format_spec(n.spec)}" for n in nodes)
 
 
 from . import ops  # noqa: E402  (ops builds Nodes, so it is imported once Node exists)

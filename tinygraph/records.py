@@ -15,6 +15,7 @@ import numpy as np
 
 from ._codec import CodecError, parse_dtype
 from .errors import FormatError
+from .text import lone_surrogate, printable
 
 #: Most nodes a file may declare (the size limit of graph.json bounds it too).
 MAX_NODES = 10_000_000
@@ -22,6 +23,8 @@ MAX_NODES = 10_000_000
 MAX_NDIM = 64
 #: Largest size a dimension may declare.
 MAX_DIM = 2**62
+#: Longest name (of a node, a scope or an op) a file may hold, in characters.
+MAX_NAME_CHARS = 4096
 
 _REQUIRED = {"id", "op", "name", "inputs", "shape", "dtype", "weak", "scope"}
 _OPTIONAL = {"attributes", "array", "value"}
@@ -57,7 +60,17 @@ def _keys(obj: dict[str, Any], required: set[str], optional: set[str], where: st
         raise FormatError(f"{where} lacks {', '.join(sorted(missing))}")
     unknown = obj.keys() - required - optional
     if unknown:
-        raise FormatError(f"{where} has unknown field(s) {', '.join(sorted(unknown))}")
+        raise FormatError(f"{where} has unknown field(s) {', '.join(printable(k) for k in sorted(unknown))}")
+
+
+def _bad_text(text: str) -> str | None:
+    """Why ``text`` (a name, scope or op) can't be used, or ``None``."""
+    if len(text) > MAX_NAME_CHARS:
+        return f"is {len(text)} characters long, over the limit of {MAX_NAME_CHARS}"
+    bad = lone_surrogate(text)
+    if bad is not None:
+        return f"holds a lone surrogate ({bad}), which can't be written back as UTF-8"
+    return None
 
 
 def parse_description(data: Any, source: str) -> tuple[list[NodeRecord], list[int]]:
@@ -100,11 +113,14 @@ def _parse_node(n: Any, k: int, source: str) -> NodeRecord:
         raise FormatError(f"{where}: id must be an int, got {n['id']!r:.40}")
     where = f"{source}: node {n['id']}"
     op, name, inputs, shape, scope = n["op"], n["name"], n["inputs"], n["shape"], n["scope"]
-    if not isinstance(op, str) or not op:
-        raise FormatError(f"{where}: op must be a non-empty string, got {op!r:.40}")
+    if not isinstance(op, str) or not op or not op.isprintable() or len(op) > MAX_NAME_CHARS:
+        raise FormatError(f"{where}: op must be a non-empty string (a printable registry name), got {op!r:.40}")
     where = f"{where} ({op})"
     if name is not None and (not isinstance(name, str) or not name):
         raise FormatError(f"{where}: name must be a non-empty string or null, got {name!r:.40}")
+    why = None if name is None else _bad_text(name)
+    if why is not None:
+        raise FormatError(f"{where}: its name {name!r:.40} {why}")
     if not isinstance(inputs, list) or not all(_is_int(i) for i in inputs):
         raise FormatError(f"{where}: inputs must be a list of node ids, got {inputs!r:.60}")
     if not isinstance(shape, list) or len(shape) > MAX_NDIM or not all(
@@ -122,6 +138,10 @@ def _parse_node(n: Any, k: int, source: str) -> NodeRecord:
         raise FormatError(f"{where}: weak must be true or false")
     if not isinstance(scope, list) or not all(isinstance(s, str) and s for s in scope):
         raise FormatError(f"{where}: scope must be a list of non-empty strings, got {scope!r:.60}")
+    for s in scope:
+        why = _bad_text(s)
+        if why is not None:
+            raise FormatError(f"{where}: scope name {s!r:.40} {why}")
     attributes = n.get("attributes", {})
     if not isinstance(attributes, dict):
         raise FormatError(f"{where}: attributes must be an object")

@@ -23,6 +23,10 @@ MAX_NODES = 10_000_000
 MAX_NDIM = 64
 #: Largest size a dimension may declare.
 MAX_DIM = 2**62
+#: Most inputs one node may have (tinygraph's own ops take at most 2).
+MAX_INPUTS = 4096
+#: Deepest nesting of ``tg.scope`` blocks a node may record.
+MAX_SCOPE_DEPTH = 256
 #: Longest name (of a node, a scope or an op) a file may hold, in characters.
 MAX_NAME_CHARS = 4096
 
@@ -73,7 +77,7 @@ def _bad_text(text: str) -> str | None:
     return None
 
 
-def parse_description(data: Any, source: str) -> tuple[list[NodeRecord], list[int]]:
+def parse_description(data: Any, source: str, max_nodes: int = MAX_NODES) -> tuple[list[NodeRecord], list[int]]:
     """Check ``graph.json``'s content: ``(records in topological order, output ids)``."""
     if not isinstance(data, dict) or data.get("format") != "tinygraph":
         raise FormatError(f"{source} is not a tinygraph file: graph.json is not a tinygraph description")
@@ -89,8 +93,8 @@ def parse_description(data: Any, source: str) -> tuple[list[NodeRecord], list[in
     nodes, outputs = data["nodes"], data["outputs"]
     if not isinstance(nodes, list) or not nodes:
         raise FormatError(f"{source}: 'nodes' must be a non-empty list")
-    if len(nodes) > MAX_NODES:
-        raise FormatError(f"{source}: {len(nodes)} nodes, over the limit of {MAX_NODES}")
+    if len(nodes) > min(max_nodes, MAX_NODES):
+        raise FormatError(f"{source}: {len(nodes)} nodes, over the limit of {min(max_nodes, MAX_NODES)}")
     records = [_parse_node(n, k, source) for k, n in enumerate(nodes)]
     position: dict[int, int] = {}
     for k, rec in enumerate(records):
@@ -123,6 +127,8 @@ def _parse_node(n: Any, k: int, source: str) -> NodeRecord:
         raise FormatError(f"{where}: its name {name!r:.40} {why}")
     if not isinstance(inputs, list) or not all(_is_int(i) for i in inputs):
         raise FormatError(f"{where}: inputs must be a list of node ids, got {inputs!r:.60}")
+    if len(inputs) > MAX_INPUTS:
+        raise FormatError(f"{where}: {len(inputs)} inputs, over the limit of {MAX_INPUTS} per node")
     if not isinstance(shape, list) or len(shape) > MAX_NDIM or not all(
         d is None or (_is_int(d) and 0 <= d <= MAX_DIM) for d in shape
     ):
@@ -138,6 +144,8 @@ def _parse_node(n: Any, k: int, source: str) -> NodeRecord:
         raise FormatError(f"{where}: weak must be true or false")
     if not isinstance(scope, list) or not all(isinstance(s, str) and s for s in scope):
         raise FormatError(f"{where}: scope must be a list of non-empty strings, got {scope!r:.60}")
+    if len(scope) > MAX_SCOPE_DEPTH:
+        raise FormatError(f"{where}: scope is {len(scope)} deep, over the limit of {MAX_SCOPE_DEPTH}")
     for s in scope:
         why = _bad_text(s)
         if why is not None:

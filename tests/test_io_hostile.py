@@ -639,3 +639,28 @@ def test_graph_json_in_another_compression_is_refused_before_decompressing(metho
     data[at:at + 8] = b"\xff" * 8
     for file in (buffer.getvalue(), bytes(data)):
         expect_error(file, f"compression method {method}")
+
+
+# --- runaway work at run time (issue 10, item 8) --------------------------------------------------------
+
+
+def test_max_bytes_refuses_a_tiny_file_asking_for_a_huge_value(tmp_path):
+    # The fuzzer's file: 537 bytes, a (2**27, 0) constant summed over axis 1 -> 1 GiB when run.
+    y = tg.sum(tg.constant(np.zeros((2**27, 0))), axis=1)
+    path = tmp_path / "bomb.tg"
+    tg.save(y, path)
+    assert path.stat().st_size < 1000
+    assert tg.load(path).outputs[0].shape == (2**27,)  # no limit asked for: loads (running it is the cost)
+    with pytest.raises(tg.FormatError) as info:
+        tg.load(path, max_bytes=2**28)
+    assert "node 1 (Sum) holds f64[134217728], 1,073,741,824 bytes or more, over the limit of 268,435,456" in str(
+        info.value)
+    assert tg.load(path, max_bytes=2**30).outputs[0].shape == (2**27,)  # exactly at the limit
+
+
+def test_max_bytes_counts_unknown_dims_as_one():
+    x = tg.input("x", shape=(None, 1000))
+    data = tg.dumps(x * np.ones((1, 1000), dtype=np.float32))
+    tg.loads(data, max_bytes=8000)
+    with pytest.raises(tg.FormatError, match=r"node 0 \(Input\) holds f64\[\?,1000\], 8,000 bytes or more"):
+        tg.loads(data, max_bytes=7999)

@@ -21,7 +21,7 @@ import threading
 import tokenize
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, Union
 
@@ -185,11 +185,18 @@ def _write_archive(f: IO[bytes], text: str, arrays: dict[str, np.ndarray[Any, An
 # --- loading ------------------------------------------------------------------------------------------
 
 
-def load(path: PathOrFile) -> Graph:
-    """Read a graph written by ``tg.save``; a damaged or hostile file raises ``tg.FormatError``."""
+def load(path: PathOrFile, *, max_bytes: int | None = None) -> Graph:
+    """Read a graph written by ``tg.save``; a damaged or hostile file raises ``tg.FormatError``.
+
+    ``max_bytes`` refuses a graph any of whose values is statically known to exceed that many
+    bytes (``None`` dims counted as 1), before anything is built: a tiny file can describe a
+    value of any size, which running the graph would allocate.
+    """
     source = os.fspath(path) if isinstance(path, (str, os.PathLike)) else "<stream>"
     with gc_paused(), _open_archive(path, source) as zf:
         records, outputs = _parse(zf, source)
+        if max_bytes is not None:
+            check_value_sizes(((f"node {r.id} ({r.op})", r.shape, r.dtype) for r in records), max_bytes, source)
         arrays = _read_arrays(zf, records, source)
         return _build(records, outputs, arrays, source)
 
@@ -428,8 +435,29 @@ def dumps(outputs: Outputs) -> bytes:
     return buffer.getvalue()
 
 
-def loads(data: bytes) -> Graph:
-    """The graph in ``data``, bytes written by ``dumps`` or ``save``."""
+def loads(data: bytes, *, max_bytes: int | None = None) -> Graph:
+    """The graph in ``data``, bytes written by ``dumps`` or ``save`` (``max_bytes``: see ``load``)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"loads needs bytes, got {type(data).__name__}")
-    return load(io.BytesIO(bytes(data)))
+    return load(io.BytesIO(bytes(data)), max_bytes=max_bytes)
+
+
+def static_nbytes(shape: tuple[int | None, ...], dtype: np.dtype[Any]) -> int:
+    """The fewest bytes a value of ``shape`` and ``dtype`` takes: its known sizes, ``None`` counted as 1."""
+    n = dtype.itemsize
+    for d in shape:
+        n *= 1 if d is None else d
+    return n
+
+
+def check_value_sizes(values: Iterable[tuple[str, tuple[int | None, ...], np.dtype[Any]]], max_bytes: int,
+                      source: str) -> None:
+    """Raise ``FormatError`` naming the first ``(what, shape, dtype)`` whose static size exceeds ``max_bytes``."""
+    for what, shape, dtype in values:
+        n = static_nbytes(shape, dtype)
+        if n > max_bytes:
+            raise FormatError(
+                f"{source}: {printable(what)} holds {format_spec(Spec(shape, dtype))}, {n:,} bytes or more, over "
+                f"the limit of {max_bytes:,} bytes per value; if you trust the file, raise the limit "
+                f"(max_bytes=, or tinygraph run --max-bytes)"
+            )

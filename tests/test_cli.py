@@ -376,3 +376,33 @@ def test_cli_show_into_a_closed_pipe_is_not_an_error(tmp_path):
     )
     assert shown.stdout.startswith("graph(x: f64[?,2])")
     assert "error" not in shown.stderr.lower()
+
+
+def test_run_refuses_a_graph_asking_for_more_than_max_bytes(tmp_path, capsys):
+    # issue 10: a 537-byte file made `tinygraph run` allocate 1 GiB (16 GiB with 2**31 rows)
+    path = tmp_path / "bomb.tg"
+    tg.save(tg.sum(tg.constant(np.zeros((2**31, 0))), axis=1), path)
+    status, out, err = run_cli(capsys, "run", path)
+    assert_user_error(status, err, "node 1 (Sum) holds f64[2147483648], 17,179,869,184 bytes or more",
+                      "over the limit of 268,435,456 bytes", "--max-bytes")
+    assert out == ""
+
+
+def test_max_bytes_can_be_raised_and_lowered(tmp_path, capsys):
+    path = tmp_path / "rows.tg"
+    tg.save(tg.sum(tg.constant(np.zeros((2**17, 0))), axis=1), path)  # 1 MiB
+    status, _, err = run_cli(capsys, "run", path, "-o", tmp_path / "out.npy", "--max-bytes", "1023K")
+    assert_user_error(status, err, "over the limit of 1,047,552 bytes")
+    assert run_cli(capsys, "run", path, "-o", tmp_path / "out.npy", "--max-bytes", "1MiB")[0] == 0
+    assert np.load(tmp_path / "out.npy").shape == (2**17,)
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(path), "--max-bytes", "lots"])
+    assert info.value.code == 2 and "expected a size in bytes" in capsys.readouterr().err
+
+
+def test_run_checks_max_bytes_of_onnx_files_too(tmp_path, capsys):
+    pytest.importorskip("onnx")
+    x = tg.input("x", shape=(None, 2**10))
+    tg.onnx.export(tg.relu(x), tmp_path / "wide.onnx")
+    status, _, err = run_cli(capsys, "run", tmp_path / "wide.onnx", "--max-bytes", "4K")
+    assert_user_error(status, err, "node x holds f64[?,1024], 8,192 bytes or more")

@@ -2,6 +2,8 @@
 
 import io
 import json
+import time
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -508,3 +510,157 @@ def test_fuzz_description(description):
     files = entries(VALID)
     files["graph.json"] = json.dumps(description).encode()
     load_or_format_error(make_zip(files))
+
+
+# --- compression bombs and foreign exceptions (issue 10: items 3 and 4) -----------------------------
+
+
+def deflated(text, level=9):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+        zf.writestr("graph.json", text)
+    return buffer.getvalue()
+
+
+def description_text(nodes, outputs=(0,)):
+    head = '{"format":"tinygraph","version":1,"nodes":['
+    return head + ",".join(nodes) + '],"outputs":' + json.dumps(list(outputs)) + "}"
+
+
+def leaf(i, op="Constant", scope="[]", extra=',"value":1.0'):
+    weak = "true" if op == "Constant" else "false"
+    name = '"x"' if op == "Input" else "null"
+    return (f'{{"id":{i},"op":"{op}","name":{name},"inputs":[],"shape":[],"dtype":"float64","weak":{weak},'
+            f'"scope":{scope}{extra if op == "Constant" else ""}}}')
+
+
+def load_measured(data):
+    """(the FormatError's message, seconds, peak bytes allocated while loading)."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(tg.FormatError) as info:
+            tg.loads(data)
+        return str(info.value), time.perf_counter() - started, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_one_node_with_millions_of_inputs_is_refused_before_inflating():
+    # The fuzzer's file: 259 KB, one node with 133 million inputs, 34 s and 3.2 GB before this fix.
+    # The same shape, smaller: 4 million inputs in a few kilobytes.
+    data = deflated(description_text([leaf(0, "Input"), '{"id":1,"op":"Add","name":null,"inputs":['
+                                      + "0," * 4_000_000 + '0],"shape":[],"dtype":"float64","weak":false,"scope":[]}']))
+    assert len(data) < 20_000
+    message, seconds, peak = load_measured(data)
+    assert "more than 64 times its compressed size" in message and "compression bomb" in message
+    assert seconds < 1 and peak < 1_000_000
+
+
+def test_huge_scope_list_is_refused_before_inflating():
+    # The fuzzer's file: 257 KB with a 63-million-entry scope list, loaded using 1.06 GB.
+    data = deflated(description_text([leaf(0, scope="[" + '"s",' * 2_000_000 + '"s"]')]))
+    message, seconds, peak = load_measured(data)
+    assert "more than 64 times its compressed size" in message
+    assert seconds < 1 and peak < 1_000_000
+
+
+def test_millions_of_tiny_nodes_are_refused_while_parsing():
+    # The fuzzer's file: 6.2 MB, 2.2 million constant nodes, 2.7 GB. Constants compress to under
+    # 3 bytes each; a real graph takes over 5. 40,000 here: refused at the budget, mid-parse.
+    data = deflated(description_text([leaf(i) for i in range(40_000)]))
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        budget = zf.getinfo("graph.json").compress_size // tgio.MIN_BYTES_PER_NODE
+    assert tgio.NODES_FLOOR < budget < 40_000
+    message, seconds, peak = load_measured(data)
+    assert f"<stream>: graph.json declares more than {budget} nodes" in message
+    # stopped at the budget: memory is bounded by the file (see docs/format.md), not by the node count
+    assert peak < 400 * len(data) + 30 * 2**20
+
+
+def test_a_real_graph_is_well_inside_the_limits():
+    x = tg.input("x", shape=(None, 4))
+    y = x
+    for _ in range(5_000):
+        y = tg.relu(y)
+    data = tg.dumps(y)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = zf.getinfo("graph.json")
+    assert info.file_size < 32 * info.compress_size  # the ratio limit is 64
+    assert len(tg.Graph(y)) * 5 < info.compress_size  # the node budget is one per 4 bytes
+    assert len(tg.loads(data)) == 5_001
+
+
+@pytest.mark.parametrize("field, value, fragment", [
+    ("inputs", [0] * 4097, "4097 inputs, over the limit of 4096 per node"),
+    ("scope", ["s"] * 257, "scope is 257 deep, over the limit of 256"),
+    ("scope", ["s" * 4097], "is 4097 characters long, over the limit of 4096"),
+    ("name", "n" * 4097, "is 4097 characters long, over the limit of 4096"),
+])
+def test_per_node_limits(field, value, fragment):
+    expect_error(with_description(lambda d: node(d, "Sigmoid").update({field: value})), fragment)
+
+
+def test_graph_json_larger_than_declared_is_refused(monkeypatch):
+    files = entries(VALID)
+    data = make_zip(files, zipfile.ZIP_DEFLATED)
+    # understate graph.json's size in both headers: zipfile then stops short and fails its CRC
+    size = len(files["graph.json"]).to_bytes(4, "little")
+    forged = data.replace(size, (len(files["graph.json"]) - 10).to_bytes(4, "little"))
+    assert forged != data
+    expect_error(forged)
+
+
+def npy_with_header(header_text):
+    text = header_text + " " * (117 - len(header_text)) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode() + np.zeros(6).tobytes()
+
+
+@pytest.mark.parametrize("header", [
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3",  # tokenize.TokenError before the fix
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), 'x': '''",
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3)} \\",
+])
+def test_damaged_npy_header_is_a_format_error(header):
+    files = entries(VALID)
+    files[next(k for k in files if k.startswith("arrays/"))] = npy_with_header(header)
+    expect_error(make_zip(files), "is damaged")
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_LZMA, zipfile.ZIP_BZIP2])
+def test_graph_json_in_another_compression_is_refused_before_decompressing(method):
+    files = entries(VALID)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, content in files.items():
+            zf.writestr(name, content, compress_type=method if name == "graph.json" else zipfile.ZIP_STORED)
+    data = bytearray(buffer.getvalue())
+    at = bytes(data).index(b"graph.json") + 40  # inside the LZMA/BZIP2 stream: _lzma.LZMAError before the fix
+    data[at:at + 8] = b"\xff" * 8
+    for file in (buffer.getvalue(), bytes(data)):
+        expect_error(file, f"compression method {method}")
+
+
+# --- runaway work at run time (issue 10, item 8) --------------------------------------------------------
+
+
+def test_max_bytes_refuses_a_tiny_file_asking_for_a_huge_value(tmp_path):
+    # The fuzzer's file: 537 bytes, a (2**27, 0) constant summed over axis 1 -> 1 GiB when run.
+    y = tg.sum(tg.constant(np.zeros((2**27, 0))), axis=1)
+    path = tmp_path / "bomb.tg"
+    tg.save(y, path)
+    assert path.stat().st_size < 1000
+    assert tg.load(path).outputs[0].shape == (2**27,)  # no limit asked for: loads (running it is the cost)
+    with pytest.raises(tg.FormatError) as info:
+        tg.load(path, max_bytes=2**28)
+    assert "node 1 (Sum) holds f64[134217728], 1,073,741,824 bytes or more, over the limit of 268,435,456" in str(
+        info.value)
+    assert tg.load(path, max_bytes=2**30).outputs[0].shape == (2**27,)  # exactly at the limit
+
+
+def test_max_bytes_counts_unknown_dims_as_one():
+    x = tg.input("x", shape=(None, 1000))
+    data = tg.dumps(x * np.ones((1, 1000), dtype=np.float32))
+    tg.loads(data, max_bytes=8000)
+    with pytest.raises(tg.FormatError, match=r"node 0 \(Input\) holds f64\[\?,1000\], 8,000 bytes or more"):
+        tg.loads(data, max_bytes=7999)

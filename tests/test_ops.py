@@ -186,8 +186,8 @@ def test_softplus_imports_from_torch():
     x = tg.input("x", shape=(None, 2), dtype=np.float32)
     batch = np.linspace(-1, 1, 6, dtype=np.float32).reshape(3, 2)
     with torch.no_grad():
-        expected = torch.nn.functional.softplus(torch.from_numpy(batch) @ torch.from_numpy(
-            np.asarray(net[0].W.value)) + torch.from_numpy(np.asarray(net[0].b.value))).numpy()
+        expected = torch.nn.functional.softplus(torch.from_numpy(batch) @ torch.tensor(
+            np.asarray(net[0].W.value)) + torch.tensor(np.asarray(net[0].b.value))).numpy()
     np.testing.assert_allclose(tg.evaluate(net(x), {x: batch}), expected, rtol=1e-6)
     with pytest.raises(tg.GraphError, match="beta=1"):
         tg.nn.from_torch(torch.nn.Sequential(torch.nn.Softplus(beta=2.0)))

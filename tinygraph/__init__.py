@@ -23,7 +23,6 @@ from .registry import register_op
 from .shapes import Spec
 from .site import Site, scope
 
-
 __all__ = [
     "__version__", "nn", "onnx", "ops", "zoo", "diagrams",
     "GraphError", "ShapeError", "FeedError", "ExecutionError", "FormatError", "GraphvizNotFoundError",

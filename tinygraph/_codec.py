@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from .text import lone_surrogate
+
 #: The dtypes a file may use, by ``np.dtype.name``: numbers and booleans, never objects.
 DTYPES: dict[str, np.dtype[Any]] = {
     name: np.dtype(name)
@@ -51,6 +53,14 @@ def parse_dtype(name: Any) -> np.dtype[Any]:
     return DTYPES[name]
 
 
+def _text(s: str) -> str:
+    # A lone surrogate (JSON's "\ud800") is text no UTF-8 file, terminal or diagram can hold.
+    bad = lone_surrogate(s)
+    if bad is not None:
+        raise CodecError(f"the string {s!r:.60} holds a lone surrogate ({bad}), which UTF-8 can't encode")
+    return s
+
+
 def _encode_float(f: float) -> Any:
     if math.isfinite(f):
         return f
@@ -64,7 +74,9 @@ def encode_value(value: Any, depth: int = 0) -> Any:
     """``value`` as JSON data, or ``CodecError`` naming what can't be encoded."""
     if depth > MAX_DEPTH:
         raise CodecError(f"value nested deeper than {MAX_DEPTH} levels")
-    if value is None or isinstance(value, (bool, str)):
+    if isinstance(value, str):
+        return _text(value)
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, np.bool_):
         return bool(value)
@@ -82,7 +94,7 @@ def encode_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise CodecError("dict keys must be str")
-        return {"dict": {k: encode_value(v, depth + 1) for k, v in value.items()}}
+        return {"dict": {_text(k): encode_value(v, depth + 1) for k, v in value.items()}}
     if isinstance(value, np.dtype):
         return {"dtype": dtype_name(value)}
     raise CodecError(
@@ -112,7 +124,9 @@ def decode_value(data: Any, depth: int = 0) -> Any:
     """The value JSON data encodes (the inverse of ``encode_value``), or ``CodecError``."""
     if depth > MAX_DEPTH:
         raise CodecError(f"value nested deeper than {MAX_DEPTH} levels")
-    if data is None or isinstance(data, (bool, int, float, str)):
+    if isinstance(data, str):
+        return _text(data)
+    if data is None or isinstance(data, (bool, int, float)):
         return data
     if isinstance(data, list):
         return [decode_value(v, depth + 1) for v in data]
@@ -122,7 +136,7 @@ def decode_value(data: Any, depth: int = 0) -> Any:
     if tag == "tuple" and isinstance(payload, list):
         return tuple(decode_value(v, depth + 1) for v in payload)
     if tag == "dict" and isinstance(payload, dict):
-        return {k: decode_value(v, depth + 1) for k, v in payload.items()}
+        return {_text(k): decode_value(v, depth + 1) for k, v in payload.items()}
     if tag == "float":
         return _decode_float(data)
     if tag == "complex" and isinstance(payload, list) and len(payload) == 2:

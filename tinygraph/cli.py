@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,11 +30,15 @@ from .diagrams import export
 from .errors import GraphError
 from .executor import evaluate
 from .graph import Graph
-from .io import load
+from .io import check_value_sizes, load
 from .nn import model_of
 from .shapes import format_spec, spec_of_value
+from .text import printable
 
 PROG = "tinygraph"
+#: ``tinygraph run``'s default limit on a value the graph computes (``--max-bytes``).
+RUN_MAX_BYTES = 256 * 2**20
+_SIZE = re.compile(r"(\d+)\s*(?:([kmgt])(?:i?b)?|b)?")
 # The flags that turn a drawing option off: flag -> option of tinygraph.export.render.
 _OFF_FLAGS = {"--no-params": "params", "--no-constants": "constants", "--no-shapes": "shapes",
               "--no-clusters": "clusters"}
@@ -61,16 +67,23 @@ def _examples() -> dict[str, Callable[[], Any]]:
     return dict(getattr(zoo, "EXAMPLES", {}))
 
 
-def open_source(spec: str) -> Source:
-    """The graph in a saved file or ONNX file, or the example network called ``spec``."""
+def open_source(spec: str, max_bytes: int | None = None) -> Source:
+    """The graph in a saved file or ONNX file, or the example network called ``spec``.
+
+    ``max_bytes`` refuses a file whose graph has a value statically larger than that (see ``tg.load``).
+    """
     if os.path.exists(spec):
         if spec.lower().endswith(".onnx"):
             try:
                 onnx = importlib.import_module(f"{__package__}.onnx")
             except ImportError as e:
                 raise CLIError(f"cannot read ONNX file {spec}: {e}") from None
-            return Source(onnx.load(spec))
-        return Source(load(spec))
+            graph: Graph = onnx.load(spec)
+            if max_bytes is not None:
+                check_value_sizes(((f"node {graph.name_of(n)}", n.shape, n.dtype) for n in graph.nodes),
+                                  max_bytes, spec)
+            return Source(graph)
+        return Source(load(spec, max_bytes=max_bytes))
     examples = _examples()
     if spec in examples:
         model, _, output = examples[spec]()
@@ -131,6 +144,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         # the exporter's own account of an option or style that does not fit this graph, or of a
         # missing Graphviz installation
         raise CLIError(str(e)) from None
+    except subprocess.CalledProcessError as e:  # Graphviz refused the DOT source: report its words
+        stderr = e.stderr.decode("utf-8", "replace").strip() if isinstance(e.stderr, bytes) else str(e.stderr)
+        raise CLIError(f"Graphviz failed to draw {args.file}: {stderr or e}") from None
     print(written)
     return 0
 
@@ -161,7 +177,7 @@ def _output_keys(graph: Graph) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Evaluate the graph on ``--input`` arrays; write or print its outputs."""
-    graph = open_source(args.file).graph
+    graph = open_source(args.file, args.max_bytes).graph
     feeds: dict[str, Any] = {}
     for text in args.input:
         name, sep, path = text.partition("=")
@@ -175,7 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = args.output
     if out is None:
         for key, value in zip(keys, results):
-            print(f"{key}: {format_spec(spec_of_value(value))} =\n{np.array2string(value)}")
+            print(f"{printable(key)}: {format_spec(spec_of_value(value))} =\n{np.array2string(value)}")
     elif out.endswith(".npy"):
         if len(results) != 1:
             raise CLIError(f"the graph has {len(results)} outputs ({', '.join(keys)}): write them to a .npz file")
@@ -194,6 +210,14 @@ def _render_epilog() -> str:
     table = export.RENDER_OPTIONS
     lines = [f"  {name:14} {text}" for name, text in table.items() if name not in ("style", "values")]
     return "drawing options for --option NAME=VALUE:\n" + "\n".join(lines) if lines else ""
+
+
+def byte_size(text: str) -> int:
+    """``"512"``, ``"64M"``, ``"2GiB"`` as a number of bytes (suffixes are powers of 1024)."""
+    match = _SIZE.fullmatch(text.strip().lower())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected a size in bytes such as 1000000, 512M or 4GiB, got {text!r}")
+    return int(match.group(1)) * 1024 ** " kmgt".index(match.group(2) or " ")  # type: ignore[no-any-return]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -243,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
                      help="feed input NAME from FILE.npy (repeat for each input)")
     run.add_argument("-o", "--output", metavar="OUT", help="write the outputs to OUT.npy or OUT.npz")
+    run.add_argument("--max-bytes", type=byte_size, default=RUN_MAX_BYTES, metavar="SIZE",
+                     help="refuse a graph with a value statically known to exceed SIZE bytes (None dims "
+                          "counted as 1), before running it: a tiny file can ask for any amount of memory. "
+                          "Default 256MiB; takes suffixes K, M, G, T (powers of 1024)")
     run.set_defaults(handler=cmd_run)
     return parser
 
@@ -263,5 +291,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as e:
         message = f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e)
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # Messages quote names from files: escape what could drive the terminal or forge a line.
+    print(f"{PROG}: error: {printable(message, newlines=True)}", file=sys.stderr)
     return 1

@@ -23,6 +23,7 @@ from .hooks import drawing
 from .node import Constant, Node, format_node
 from .op import Input, Parameter
 from .shapes import format_spec
+from .text import printable
 
 Outputs = Union[Node, Sequence[Node], "Graph"]
 
@@ -168,19 +169,19 @@ class Graph:
 
     def format_node(self, node: Node) -> str:
         """One listing line: ``add_1: f64[?,4] = add(matmul_0, b1)``."""
-        return format_node(node, self.name_of)
+        return format_node(node, lambda n: printable(self.name_of(n)))
 
     def __str__(self) -> str:
-        signature = ", ".join(f"{self._names[n]}: {format_spec(n.spec)}" for n in self.inputs)
+        signature = ", ".join(f"{printable(self._names[n])}: {format_spec(n.spec)}" for n in self.inputs)
         lines = [f"graph({signature}):"]
         lines.extend("  " + self.format_node(n) for n in self.nodes if not isinstance(n.op, Input))
-        returned = ", ".join(self._names[n] for n in self.outputs)
+        returned = ", ".join(printable(self._names[n]) for n in self.outputs)
         lines.append(f"  return {returned}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        ins = ", ".join(self._names[n] for n in self.inputs)
-        outs = ", ".join(self._names[n] for n in self.outputs)
+        ins = ", ".join(printable(self._names[n]) for n in self.inputs)
+        outs = ", ".join(printable(self._names[n]) for n in self.outputs)
         return f"<Graph {len(self.nodes)} nodes: ({ins}) -> ({outs})>"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import os
 import re
+import struct
 import threading
+import tokenize
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, Union
 
@@ -34,6 +37,7 @@ from .op import Constant, Input, Op, Parameter
 from .records import NodeRecord, parse_description
 from .shapes import Spec, format_spec, spec_of_value
 from .site import Site
+from .text import printable
 
 PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
 
@@ -42,13 +46,24 @@ VERSION = 1
 GRAPH_ENTRY = "graph.json"
 #: Largest ``graph.json`` a loader accepts (its uncompressed size, checked before reading).
 MAX_JSON_BYTES = 256 * 2**20
+#: Largest ratio of ``graph.json``'s inflated to compressed size (real graphs: 3 to 25).
+MAX_JSON_RATIO = 64
+#: A ``graph.json`` this small is read whatever its compression ratio.
+JSON_SIZE_FLOOR = 2**20
+#: Fewest compressed bytes of ``graph.json`` per node (real graphs: 5.5 or more). With the floor
+#: below, this bounds the nodes, and so the memory, a file of a given size can make a loader build.
+MIN_BYTES_PER_NODE = 4
+#: So many nodes are accepted whatever the file's size.
+NODES_FLOOR = 16384
 #: Largest single array a loader accepts.
 MAX_ARRAY_BYTES = 2**34
 _ARRAY_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the same graph always gives the same bytes
-# What a damaged archive makes zipfile, zlib and numpy's header parser raise.
+# What a damaged archive makes zipfile, zlib and numpy's header parser raise (numpy tokenizes
+# the header's Python literal, zipfile unpacks structs).
 _ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, TypeError, SyntaxError,
-                   NotImplementedError, RuntimeError, RecursionError, OverflowError)
+                   NotImplementedError, RuntimeError, RecursionError, OverflowError, tokenize.TokenError,
+                   struct.error, lzma.LZMAError)
 
 
 def _array_entry(key: str) -> str:
@@ -173,12 +188,18 @@ def _write_archive(f: IO[bytes], text: str, arrays: dict[str, np.ndarray[Any, An
 # --- loading ------------------------------------------------------------------------------------------
 
 
-def load(path: PathOrFile) -> Graph:
-    """Read a graph written by ``tg.save``; a damaged or hostile file raises ``tg.FormatError``."""
+def load(path: PathOrFile, *, max_bytes: int | None = None) -> Graph:
+    """Read a graph written by ``tg.save``; a damaged or hostile file raises ``tg.FormatError``.
+
+    ``max_bytes`` refuses a graph any of whose values is statically known to exceed that many
+    bytes (``None`` dims counted as 1), before anything is built: a tiny file can describe a
+    value of any size, which running the graph would allocate.
+    """
     source = os.fspath(path) if isinstance(path, (str, os.PathLike)) else "<stream>"
     with gc_paused(), _open_archive(path, source) as zf:
-        description = _read_description(zf, source)
-        records, outputs = parse_description(description, source)
+        records, outputs = _parse(zf, source)
+        if max_bytes is not None:
+            check_value_sizes(((f"node {r.id} ({r.op})", r.shape, r.dtype) for r in records), max_bytes, source)
         arrays = _read_arrays(zf, records, source)
         return _build(records, outputs, arrays, source)
 
@@ -200,29 +221,72 @@ def _open_archive(path: PathOrFile, source: str) -> Iterator[zipfile.ZipFile]:
         zf.close()
 
 
-def _read_description(zf: zipfile.ZipFile, source: str) -> Any:
+def _parse(zf: zipfile.ZipFile, source: str) -> tuple[list[NodeRecord], list[int]]:
+    # A function of its own so that the parsed JSON is freed once checked: only the records stay.
+    description, max_nodes = _read_description(zf, source)
+    return parse_description(description, source, max_nodes)
+
+
+def _read_description(zf: zipfile.ZipFile, source: str) -> tuple[Any, int]:
+    """``graph.json`` parsed, and the most nodes it may declare: both bounded by its compressed size."""
     try:
         info = zf.getinfo(GRAPH_ENTRY)
     except KeyError:
         raise FormatError(f"{source} is not a tinygraph file: it has no {GRAPH_ENTRY}") from None
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise FormatError(f"{source}: {GRAPH_ENTRY} uses zip compression method {info.compress_type}; "
+                          f"it must be deflated or stored")
+    # A deflate stream inflates up to 1032 times; a real graph's JSON about 20 times. Bounding the
+    # ratio bounds the work and memory of parsing by the size of the file, not by what it declares.
     if info.file_size > MAX_JSON_BYTES:
         raise FormatError(f"{source}: {GRAPH_ENTRY} is {info.file_size} bytes, over the {MAX_JSON_BYTES}-byte limit")
+    limit = min(MAX_JSON_BYTES, max(JSON_SIZE_FLOOR, MAX_JSON_RATIO * info.compress_size))
+    if info.file_size > limit:
+        raise FormatError(
+            f"{source}: {GRAPH_ENTRY} inflates from {info.compress_size} to {info.file_size} bytes, more than "
+            f"{MAX_JSON_RATIO} times its compressed size (a graph's JSON compresses about 20 times): "
+            f"a compression bomb, or not a file tinygraph wrote"
+        )
+    max_nodes = max(NODES_FLOOR, info.compress_size // MIN_BYTES_PER_NODE)
     try:
         with zf.open(info) as f:
-            raw = f.read(MAX_JSON_BYTES + 1)
+            raw = f.read(limit + 1)
+        if len(raw) > limit:  # the header understated the size
+            raise FormatError(f"{source}: {GRAPH_ENTRY} holds more than its declared {info.file_size} bytes")
         text = raw.decode("utf-8")
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
+        del raw
+        return json.loads(text, object_pairs_hook=_ObjectHook(source, max_nodes, info.compress_size),
+                          parse_constant=_no_constants), max_nodes
     except FormatError:
         raise
     except _ARCHIVE_ERRORS as e:
         raise FormatError(f"{source}: {GRAPH_ENTRY} is damaged: {type(e).__name__}: {e}") from None
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        raise FormatError(f"{GRAPH_ENTRY} has an object with a repeated key: {sorted(k for k, _ in pairs)[:10]}")
-    return out
+class _ObjectHook:
+    """``json.loads``'s ``object_pairs_hook``: refuses repeated keys, and stops at the node budget."""
+
+    def __init__(self, source: str, max_nodes: int, compressed: int) -> None:
+        self.source = source
+        self.left = max_nodes
+        self.max_nodes = max_nodes
+        self.compressed = compressed
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            keys = [printable(k) for k, _ in pairs]
+            raise FormatError(f"{self.source}: {GRAPH_ENTRY} has an object with a repeated key: {sorted(keys)[:10]}")
+        if "op" in out and "id" in out:
+            # Counted while parsing, so that a file of millions of tiny nodes is refused before
+            # they are all in memory.
+            self.left -= 1
+            if self.left < 0:
+                raise FormatError(
+                    f"{self.source}: {GRAPH_ENTRY} declares more than {self.max_nodes} nodes in {self.compressed} "
+                    f"compressed bytes; a file may hold {NODES_FLOOR} nodes, more at {MIN_BYTES_PER_NODE} bytes each"
+                )
+        return out
 
 
 def _no_constants(word: str) -> Any:
@@ -375,8 +439,29 @@ def dumps(outputs: Outputs) -> bytes:
     return buffer.getvalue()
 
 
-def loads(data: bytes) -> Graph:
-    """The graph in ``data``, bytes written by ``dumps`` or ``save``."""
+def loads(data: bytes, *, max_bytes: int | None = None) -> Graph:
+    """The graph in ``data``, bytes written by ``dumps`` or ``save`` (``max_bytes``: see ``load``)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"loads needs bytes, got {type(data).__name__}")
-    return load(io.BytesIO(bytes(data)))
+    return load(io.BytesIO(bytes(data)), max_bytes=max_bytes)
+
+
+def static_nbytes(shape: tuple[int | None, ...], dtype: np.dtype[Any]) -> int:
+    """The fewest bytes a value of ``shape`` and ``dtype`` takes: its known sizes, ``None`` counted as 1."""
+    n = dtype.itemsize
+    for d in shape:
+        n *= 1 if d is None else d
+    return n
+
+
+def check_value_sizes(values: Iterable[tuple[str, tuple[int | None, ...], np.dtype[Any]]], max_bytes: int,
+                      source: str) -> None:
+    """Raise ``FormatError`` naming the first ``(what, shape, dtype)`` whose static size exceeds ``max_bytes``."""
+    for what, shape, dtype in values:
+        n = static_nbytes(shape, dtype)
+        if n > max_bytes:
+            raise FormatError(
+                f"{source}: {printable(what)} holds {format_spec(Spec(shape, dtype))}, {n:,} bytes or more, over "
+                f"the limit of {max_bytes:,} bytes per value; if you trust the file, raise the limit "
+                f"(max_bytes=, or tinygraph run --max-bytes)"
+            )

@@ -23,6 +23,7 @@ from .errors import GraphError, ShapeError, article
 from .hooks import drawing
 from .shapes import Spec, broadcast_shapes, format_spec, result_dtype, spec_of_value
 from .site import Site, creation_site, current_scope
+from .text import check_name, printable
 
 
 class Node:
@@ -176,6 +177,7 @@ class Node:
 def _check_name(name: Any) -> None:
     if not isinstance(name, str) or not name:
         raise TypeError(f"a node name must be a non-empty str, got {name!r}")
+    check_name(name)
 
 
 def _apply(operator: str, *operands: Any) -> Node:
@@ -184,7 +186,7 @@ def _apply(operator: str, *operands: Any) -> Node:
 
 
 def _name_of(node: Node) -> str:
-    return node.name
+    return printable(node.name)
 
 
 def _numbered_ancestors(node: Node) -> int:
@@ -204,7 +206,7 @@ def _numbered_ancestors(node: Node) -> int:
 
 def describe_operands(nodes: tuple[Node, ...]) -> str:
     """``x f64[?,2], W1 f64[3,4]``: operands with their specs, for error messages."""
-    return ", ".join(f"{n.name} {format_spec(n.spec)}" for n in nodes)
+    return ", ".join(f"{printable(n.name)} {format_spec(n.spec)}" for n in nodes)
 
 
 def format_node(node: Node, name_of: Callable[[Node], str]) -> str:

@@ -71,7 +71,7 @@ class ParameterValue(np.ndarray):
             )
         super().__setitem__(key, value)
 
-    def copy(self, order: Any = "C") -> Any:  # type: ignore[override]
+    def copy(self, order: Any = "C") -> Any:
         """A writeable plain ndarray copy."""
         return self.view(np.ndarray).copy(order)
 

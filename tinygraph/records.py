@@ -15,6 +15,7 @@ import numpy as np
 
 from ._codec import CodecError, parse_dtype
 from .errors import FormatError
+from .text import lone_surrogate, printable
 
 #: Most nodes a file may declare (the size limit of graph.json bounds it too).
 MAX_NODES = 10_000_000
@@ -22,6 +23,12 @@ MAX_NODES = 10_000_000
 MAX_NDIM = 64
 #: Largest size a dimension may declare.
 MAX_DIM = 2**62
+#: Most inputs one node may have (tinygraph's own ops take at most 2).
+MAX_INPUTS = 4096
+#: Deepest nesting of ``tg.scope`` blocks a node may record.
+MAX_SCOPE_DEPTH = 256
+#: Longest name (of a node, a scope or an op) a file may hold, in characters.
+MAX_NAME_CHARS = 4096
 
 _REQUIRED = {"id", "op", "name", "inputs", "shape", "dtype", "weak", "scope"}
 _OPTIONAL = {"attributes", "array", "value", "numbered"}
@@ -58,10 +65,20 @@ def _keys(obj: dict[str, Any], required: set[str], optional: set[str], where: st
         raise FormatError(f"{where} lacks {', '.join(sorted(missing))}")
     unknown = obj.keys() - required - optional
     if unknown:
-        raise FormatError(f"{where} has unknown field(s) {', '.join(sorted(unknown))}")
+        raise FormatError(f"{where} has unknown field(s) {', '.join(printable(k) for k in sorted(unknown))}")
 
 
-def parse_description(data: Any, source: str) -> tuple[list[NodeRecord], list[int]]:
+def _bad_text(text: str) -> str | None:
+    """Why ``text`` (a name, scope or op) can't be used, or ``None``."""
+    if len(text) > MAX_NAME_CHARS:
+        return f"is {len(text)} characters long, over the limit of {MAX_NAME_CHARS}"
+    bad = lone_surrogate(text)
+    if bad is not None:
+        return f"holds a lone surrogate ({bad}), which can't be written back as UTF-8"
+    return None
+
+
+def parse_description(data: Any, source: str, max_nodes: int = MAX_NODES) -> tuple[list[NodeRecord], list[int]]:
     """Check ``graph.json``'s content: ``(records in topological order, output ids)``."""
     if not isinstance(data, dict) or data.get("format") != "tinygraph":
         raise FormatError(f"{source} is not a tinygraph file: graph.json is not a tinygraph description")
@@ -77,8 +94,8 @@ def parse_description(data: Any, source: str) -> tuple[list[NodeRecord], list[in
     nodes, outputs = data["nodes"], data["outputs"]
     if not isinstance(nodes, list) or not nodes:
         raise FormatError(f"{source}: 'nodes' must be a non-empty list")
-    if len(nodes) > MAX_NODES:
-        raise FormatError(f"{source}: {len(nodes)} nodes, over the limit of {MAX_NODES}")
+    if len(nodes) > min(max_nodes, MAX_NODES):
+        raise FormatError(f"{source}: {len(nodes)} nodes, over the limit of {min(max_nodes, MAX_NODES)}")
     records = [_parse_node(n, k, source) for k, n in enumerate(nodes)]
     position: dict[int, int] = {}
     for k, rec in enumerate(records):
@@ -101,13 +118,18 @@ def _parse_node(n: Any, k: int, source: str) -> NodeRecord:
         raise FormatError(f"{where}: id must be an int, got {n['id']!r:.40}")
     where = f"{source}: node {n['id']}"
     op, name, inputs, shape, scope = n["op"], n["name"], n["inputs"], n["shape"], n["scope"]
-    if not isinstance(op, str) or not op:
-        raise FormatError(f"{where}: op must be a non-empty string, got {op!r:.40}")
+    if not isinstance(op, str) or not op or not op.isprintable() or len(op) > MAX_NAME_CHARS:
+        raise FormatError(f"{where}: op must be a non-empty string (a printable registry name), got {op!r:.40}")
     where = f"{where} ({op})"
     if name is not None and (not isinstance(name, str) or not name):
         raise FormatError(f"{where}: name must be a non-empty string or null, got {name!r:.40}")
+    why = None if name is None else _bad_text(name)
+    if why is not None:
+        raise FormatError(f"{where}: its name {name!r:.40} {why}")
     if not isinstance(inputs, list) or not all(_is_int(i) for i in inputs):
         raise FormatError(f"{where}: inputs must be a list of node ids, got {inputs!r:.60}")
+    if len(inputs) > MAX_INPUTS:
+        raise FormatError(f"{where}: {len(inputs)} inputs, over the limit of {MAX_INPUTS} per node")
     if not isinstance(shape, list) or len(shape) > MAX_NDIM or not all(
         d is None or (_is_int(d) and 0 <= d <= MAX_DIM) for d in shape
     ):
@@ -123,6 +145,12 @@ def _parse_node(n: Any, k: int, source: str) -> NodeRecord:
         raise FormatError(f"{where}: weak must be true or false")
     if not isinstance(scope, list) or not all(isinstance(s, str) and s for s in scope):
         raise FormatError(f"{where}: scope must be a list of non-empty strings, got {scope!r:.60}")
+    if len(scope) > MAX_SCOPE_DEPTH:
+        raise FormatError(f"{where}: scope is {len(scope)} deep, over the limit of {MAX_SCOPE_DEPTH}")
+    for s in scope:
+        why = _bad_text(s)
+        if why is not None:
+            raise FormatError(f"{where}: scope name {s!r:.40} {why}")
     attributes = n.get("attributes", {})
     if not isinstance(attributes, dict):
         raise FormatError(f"{where}: attributes must be an object")

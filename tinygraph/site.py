@@ -10,6 +10,8 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .text import check_name
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _scope: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("tinygraph_scope", default=())
 
@@ -61,6 +63,7 @@ def scope(name: str) -> Iterator[None]:
     """Group the nodes built inside the ``with`` block under ``name`` (diagrams draw a cluster)."""
     if not isinstance(name, str) or not name:
         raise TypeError(f"scope name must be a non-empty str, got {name!r}")
+    check_name(name, "a scope name")
     token = _scope.set((*_scope.get(), name))
     try:
         yield

@@ -2,7 +2,8 @@
 
 Names and values are user text, never DOT: every label is an HTML-like label
 built here, with the text escaped by ``html_text`` (``& < > "`` as entities,
-newlines as ``<BR/>``, other control characters shown as ``\\xNN``), and every
+newlines as ``<BR/>``, other non-printable characters shown as escapes by
+``tinygraph.text.printable``: ``\\x1b``, ``\\u202e``, ``\\ufffe``), and every
 plain attribute holding user text goes through ``esc_string``. The ``graphviz``
 package quotes attribute values itself but only escapes ``"``: backslashes keep
 their escString meaning (``\\N``, ``\\l``) and a value shaped like ``<...>`` is
@@ -21,6 +22,7 @@ import graphviz  # type: ignore[import-untyped]
 import numpy as np
 
 from ..errors import GraphvizNotFoundError
+from ..text import printable
 
 FONT = "Helvetica"
 MONO = "Courier"
@@ -37,7 +39,6 @@ KIND_STYLES: dict[str, dict[str, str]] = {
 HIGHLIGHT = {"fillcolor": "#f8cecc", "color": "#b85450", "penwidth": "2.5"}
 SUBTLE = "#555555"
 
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 # Backslash too: Graphviz expands escapes such as \N (the node id) and \G even inside HTML-like
 # labels, after decoding entities, so a literal backslash must be doubled to survive.
 _HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\\": "&#92;&#92;"}
@@ -56,20 +57,23 @@ INSTALL_HELP = (
 )
 
 
-def _visible_control(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
+def _html_line(line: str) -> str:
+    line = _HTML_SPECIAL.sub(lambda m: _HTML_ESCAPES[m.group()], printable(line))
+    # Graphviz 2.43 rejects a label whose text between two tags is exactly "]" or "]]" (a syntax
+    # error, whatever the escaping around it); an entity for a leading "]" avoids both.
+    return "&#93;" + line[1:] if line.startswith("]") else line
 
 
 def html_text(text: str) -> str:
-    """User text for an HTML-like label: entities for ``& < > "``, ``<BR/>`` for newlines."""
-    text = _CONTROL.sub(_visible_control, str(text))
-    text = _HTML_SPECIAL.sub(lambda m: _HTML_ESCAPES[m.group()], text)
-    return text.replace("\n", "<BR/>")
+    """User text for an HTML-like label: entities for ``& < > "``, ``<BR/>`` for newlines, escapes for the rest."""
+    # Non-printable characters become visible escapes: XML, and so Graphviz, refuses U+FFFE, U+FFFF
+    # and lone surrogates outright, and bidi overrides would reorder the label's text.
+    return "<BR/>".join(_html_line(line) for line in str(text).split("\n"))
 
 
 def esc_string(text: str) -> str:
     """User text for a plain (escString) attribute such as ``tooltip``: shown verbatim."""
-    text = _CONTROL.sub(_visible_control, str(text)).replace("\\", "\\\\").replace("\n", "\\n")
+    text = "\n".join(map(printable, str(text).split("\n"))).replace("\\", "\\\\").replace("\n", "\\n")
     # nohtml: a value like "<b>" must stay text; graphviz's quoting then escapes the quotes.
     escaped: str = graphviz.nohtml(text)
     return escaped

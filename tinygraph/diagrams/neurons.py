@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import GraphError
 from ..nn import Activation, Affine, Layer, Sequential
+from ..text import printable
 from . import dot
 
 POSITIVE, NEGATIVE, NEUTRAL = "#2b6cb0", "#c0392b", "#8c8c8c"
@@ -115,7 +116,7 @@ def _header(column: Column, number: int, param_counts: bool) -> list[str]:
     title = {"input": "input layer", "output": "output layer"}.get(column.kind, f"hidden layer {number}")
     lines = [f"<B>{title}</B>"]
     if column.layers:
-        lines.append(dot.font(dot.html_text(" → ".join(column.layers)), size=10, color=dot.SUBTLE))
+        lines.append(dot.font(dot.html_text(" → ".join(map(printable, column.layers))), size=10, color=dot.SUBTLE))
     noun = "neuron" if column.size == 1 else "neurons"
     lines.append(dot.font(f"{column.size:,} {noun}", size=10, color=dot.SUBTLE))
     if param_counts and column.params:

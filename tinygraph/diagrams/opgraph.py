@@ -24,6 +24,7 @@ from ..graph import Graph
 from ..node import Node
 from ..op import Constant, Input, Parameter
 from ..shapes import Spec, dtype_name
+from ..text import printable
 from . import dot
 
 Scope = tuple[str, ...]
@@ -149,7 +150,7 @@ class _Drawing:
     # --- one node ------------------------------------------------------------------------------
 
     def label(self, node: Node) -> str:
-        op, name = node.op, self.graph.name_of(node)
+        op, name = node.op, printable(self.graph.name_of(node))  # a newline in a name is not a line break
         if isinstance(op, Input):
             title, sub = name, "input"
         elif isinstance(op, Parameter):
@@ -178,7 +179,8 @@ class _Drawing:
                 if isinstance(operand.op, Constant) and operand.ndim == 0:
                     what = repr(_scalar(operand.op.value))  # a hidden scalar is shown by its value
                 else:
-                    what = self.graph.name_of(operand) + (f" {self.spec(operand)}" if self.o["shapes"] else "")
+                    what = printable(self.graph.name_of(operand))
+                    what += f" {self.spec(operand)}" if self.o["shapes"] else ""
                 lines.append(dot.small(dot.html_text(tag + what)))
         values = self.o["values"]
         if values is not None and node in values:
@@ -207,7 +209,7 @@ class _Drawing:
                 if lab not in ops:
                     ops.append(lab)
         summary = ", ".join(ops[:4]) + (", ..." if len(ops) > 4 else "")
-        lines = [f"<B>{dot.html_text(path[-1])}</B>", dot.small(dot.html_text(summary or "no ops"))]
+        lines = [f"<B>{dot.html_text(printable(path[-1]))}</B>", dot.small(dot.html_text(summary or "no ops"))]
         count = self.params_in.get(path, 0)
         if self.o["param_counts"] and count:
             lines.append(dot.small(dot.html_text(dot.count_label(count))))
@@ -267,7 +269,7 @@ def op_diagram(
     for path, cid in d.cluster_ids.items():
         sub = graphviz.Digraph(name=cid)
         count = d.params_in.get(path, 0)
-        text = path[-1] + (" · " + dot.count_label(count) if param_counts and count else "")
+        text = printable(path[-1]) + (" · " + dot.count_label(count) if param_counts and count else "")
         sub.attr("graph", label=dot.html_label([f"<B>{dot.html_text(text)}</B>"]), labeljust="l",
                  style="rounded,filled", fillcolor="#f7f8fa", color="#a7b0be", fontsize="11")
         bodies[path] = sub

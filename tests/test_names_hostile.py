@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from tinygraph.diagrams import dot
 from tinygraph.cli import main
+from tinygraph.diagrams import dot
 from tinygraph.text import printable
 
 # What the fuzzing found: line forging (\n, \r, U+2028), terminal control (ESC), reordering (U+202E).

@@ -137,3 +137,114 @@ def test_a_rename_changes_that_node_only():
     assert renamed.name_of(h) == "hidden"
     assert all(renamed.name_of(n) == names[n] for n in g.nodes if n is not h)
     assert g.name_of(h) == names[h]  # a graph built before keeps its own names
+
+
+# --- smaller things newcomers hit (issue: redesign, item 5) ------------------------------------------
+
+
+def test_sequential_takes_ops_and_plain_functions():
+    rng = np.random.default_rng(0)
+    model = tg.nn.Sequential(tg.nn.Affine.init(2, 3, rng=rng), tg.ops.Tanh(), lambda h: h * 2.0, tg.softplus)
+    x = tg.input("x", shape=(None, 2))
+    batch = rng.standard_normal((4, 2))
+    W, b = (np.asarray(p.value) for p in model.params)
+    expected = np.logaddexp(0, np.tanh(batch @ W + b) * 2.0)
+    np.testing.assert_allclose(tg.evaluate(model(x), {x: batch}), expected, rtol=1e-15)
+    assert [layer.name for layer in model] == ["affine1", "tanh1", "apply1", "softplus1"]
+
+
+def test_a_parameter_updated_in_place_as_the_textbook_does():
+    W = tg.parameter(np.ones((2, 2)), name="W")
+    old = W.value
+    W.value -= 0.5 * np.ones((2, 2))
+    np.testing.assert_array_equal(W.value, np.full((2, 2), 0.5))
+    np.testing.assert_array_equal(old, np.ones((2, 2)))  # a value handed out earlier never changes
+    with pytest.raises(ValueError, match="read-only.*p.value = v"):
+        W.value[0, 0] = 3.0
+    with pytest.raises(tg.ShapeError, match="shape and dtype kind are fixed"):
+        W.value = np.ones(3)
+
+
+def test_evaluate_takes_a_dict_of_outputs():
+    x = tg.input("x", shape=(None, 2))
+    h = tg.exp(x)
+    out = tg.evaluate({"hidden": h, "y": h + 1.0}, {x: np.zeros((1, 2))})
+    assert list(out) == ["hidden", "y"]
+    np.testing.assert_array_equal(out["y"], np.full((1, 2), 2.0))
+    traced = tg.Executor().run({"y": h * 3.0}, {x: np.zeros((1, 2))}, observers=[lambda n, v: None])
+    np.testing.assert_array_equal(traced["y"], np.full((1, 2), 3.0))
+
+
+def test_a_user_op_declaring_onnx_exports_runs_in_onnxruntime_and_imports_back():
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+
+    class Softsign(tg.Op):
+        """``a / (1 + |a|)``."""
+
+        arity = 1
+        onnx_type = "Softsign"
+
+        def forward(self, a):
+            return a / (1 + np.abs(a))
+
+    x = tg.input("x", shape=(None, 3), dtype=np.float32)
+    y = Softsign()(x)
+    batch = np.linspace(-3, 3, 6, dtype=np.float32).reshape(2, 3)
+    model = tg.onnx.to_model(y)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"x": batch})[0], tg.evaluate(y, {x: batch}), rtol=1e-6)
+    back = tg.onnx.from_model(model)
+    assert any(isinstance(n.op, Softsign) for n in back.nodes)
+
+
+def test_an_op_overriding_forward_does_not_inherit_its_bases_onnx_mapping():
+    pytest.importorskip("onnx")
+
+    class Shifted(tg.ops.Tanh):
+        def forward(self, a):
+            return np.tanh(a) + 1.0
+
+    with pytest.raises(tg.onnx.OnnxExportError, match="no ONNX mapping"):
+        tg.onnx.to_model(Shifted()(tg.input("x", shape=(2,))))
+
+
+def test_compiled_names_that_fold_together_stay_apart():
+    # Python folds identifiers by NFKC: "\ufb01" is "fi", "𝐱" is "x"; generated code must not merge them.
+    x = tg.input("x", shape=(2,))
+    y = tg.add(x, 1.0, name="fi") - tg.mul(x, 3.0, name="\ufb01")
+    v = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(tg.compile(y)(v), tg.evaluate(y, {x: v}))
+    z = tg.parameter(np.ones(2), name="µ") * tg.input("𝐱", shape=(2,)) + x
+    np.testing.assert_array_equal(tg.compile(z)(**{"𝐱": v, "x": v}), tg.evaluate(z, {"𝐱": v, "x": v}))
+
+
+def test_masked_arrays_are_refused_and_subclasses_computed_as_plain_arrays():
+    x = tg.input("x", shape=(None, 2))
+    y = tg.sum(x * 2.0, axis=0)
+    with pytest.raises(tg.FeedError, match="masked array"):
+        tg.evaluate(y, {x: np.ma.array(np.ones((2, 2)), mask=[[1, 0], [0, 0]])})
+    with pytest.warns(PendingDeprecationWarning):
+        m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    for got in (tg.evaluate(y, {x: m}), tg.compile(y)(m)):
+        assert type(got) is np.ndarray
+        np.testing.assert_array_equal(got, [8.0, 12.0])
+
+
+def test_op_classes_made_by_a_factory_are_not_kept_alive():
+    import gc
+    import weakref
+
+    def make():
+        class Temp(tg.ops.Exp):
+            registry_name = "test_structure:Temp"
+
+        x = tg.input("x", shape=(2,))
+        tg.evaluate(Temp()(x) * 1.0, {x: np.ones(2)})
+        return weakref.ref(Temp)
+
+    ref = make()
+    tg.registry.registered_ops()  # the registry holds it by name until replaced
+    tg.register_op(tg.ops.Exp, name="test_structure:Temp", replace=True)
+    gc.collect()
+    assert ref() is None

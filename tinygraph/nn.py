@@ -268,7 +268,12 @@ class Sequential(Layer):
         self.layers: list[Layer] = [as_layer(layer) for layer in layers]
         counts: dict[str, int] = {}
         for layer in self.layers:
-            kind = layer.kind if isinstance(layer, Activation) else type(layer).__name__.lower()
+            if isinstance(layer, Activation):
+                kind = layer.kind
+            elif isinstance(layer, Apply) and layer._name is None:
+                kind = layer.name  # the op's kind or the function's name
+            else:
+                kind = type(layer).__name__.lower()
             counts[kind] = counts.get(kind, 0) + 1
             if layer._name is None:
                 layer.name = f"{kind}{counts[kind]}"

@@ -3,12 +3,14 @@
 import sys
 
 import numpy as np
+import pytest
 
 import tinygraph as tg
 
 N = 100_000
 
 
+@pytest.mark.slow
 def test_100k_node_chain():
     # A recursive walk would need one frame per node; keep the limit low so any recursion shows.
     old = sys.getrecursionlimit()
@@ -47,3 +49,24 @@ def test_wide_graph():
         total = total + t
     out = tg.evaluate(total, {x: np.ones(2)})
     np.testing.assert_array_equal(out, [sum(range(2000))] * 2)
+
+
+@pytest.mark.slow
+def test_deep_graphs_deepcopy_and_pickle():
+    import copy
+    import pickle
+
+    x = tg.input("x", shape=(None, 2))
+    y = x
+    for i in range(5000):  # pickle's own recursion gave up at a depth of ~200, deepcopy at ~100
+        y = tg.tanh(y) if i % 2 else y * 1.0
+    g = tg.Graph([y, y.inputs[0]])
+    batch = np.ones((2, 2))
+    want = tg.evaluate(g, {"x": batch})
+    for copied in (copy.deepcopy(g), pickle.loads(pickle.dumps(g))):
+        assert str(copied) == str(g)
+        got = tg.evaluate(copied, {"x": batch})
+        assert all(np.array_equal(a, b) for a, b in zip(got, want))
+        assert copied.outputs[1] is copied.outputs[0].inputs[0]  # shared nodes stay shared
+    for node in (copy.deepcopy(y), pickle.loads(pickle.dumps(y))):
+        assert node is not y and np.array_equal(tg.evaluate(node, {"x": batch}), want[0])

@@ -20,7 +20,7 @@ from typing import Any, Union
 
 from .errors import GraphError
 from .hooks import drawing
-from .node import Constant, Node, format_node
+from .node import Constant, Node, ancestors, copy_nodes, format_node, from_records, to_records
 from .op import Input, Parameter
 from .shapes import format_spec
 from .text import printable
@@ -47,25 +47,7 @@ def as_output_list(outputs: Outputs) -> tuple[Node, ...]:
 
 def topological_order(outputs: Sequence[Node]) -> list[Node]:
     """Every ancestor of ``outputs`` once, inputs before users (depth-first, operands in order)."""
-    order: list[Node] = []
-    seen: set[Node] = set()
-    for out in outputs:
-        if out in seen:
-            continue
-        seen.add(out)
-        stack: list[tuple[Node, int]] = [(out, 0)]
-        while stack:
-            node, i = stack[-1]
-            if i < len(node.inputs):
-                stack[-1] = (node, i + 1)
-                child = node.inputs[i]
-                if child not in seen:
-                    seen.add(child)
-                    stack.append((child, 0))
-            else:
-                stack.pop()
-                order.append(node)
-    return order
+    return ancestors(outputs)
 
 
 def assign_names(nodes: Sequence[Node]) -> tuple[dict[Node, str], dict[str, list[Node]]]:
@@ -122,6 +104,14 @@ class Graph:
             )
         self._inputs_by_name = {self._names[n]: n for n in self.inputs}
         self._plan: Any = None  # the executor's plan for this graph, made on first run
+
+    # --- copying and pickling: flat, whatever the depth (the names are the graph's own again) -----
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Graph:
+        return Graph(copy_nodes(self.outputs, memo))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_graph_from_records, (to_records(self.outputs),))
 
     # --- lookup ----------------------------------------------------------------------------------
 
@@ -202,3 +192,8 @@ class Graph:
 
     def _repr_svg_(self) -> str | None:
         return drawing().svg(self)  # type: ignore[no-any-return]
+
+
+def _graph_from_records(flat: Any) -> Graph:
+    outputs = from_records(flat)
+    return Graph(outputs if isinstance(outputs, list) else [outputs])

@@ -118,6 +118,17 @@ class Node:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
         return drawing().mimebundle(self, include, exclude)  # type: ignore[no-any-return]
 
+    # --- copying and pickling: flat, so that graphs of any depth copy and pickle -------------------
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Node:
+        return copy_nodes([self], memo)[0]
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        # Pickle's default would recurse once per ancestor (RecursionError from a depth of ~200);
+        # instead the node travels with its ancestors as one flat list. Nodes pickled separately
+        # arrive as separate copies of shared ancestors: pickle a Graph to keep them shared.
+        return (from_records, (to_records([self]),))
+
     def __bool__(self) -> bool:
         raise TypeError(
             "a tinygraph Node has no truth value: it is a symbolic value, not computed yet "
@@ -172,6 +183,70 @@ class Node:
     def T(self) -> Node:
         """Transpose with the axes reversed, like ``ndarray.T``."""
         return _apply("T", self)
+
+
+def ancestors(outputs: Sequence[Node]) -> list[Node]:
+    """Every ancestor of ``outputs`` once, inputs before users (depth-first, operands in order)."""
+    order: list[Node] = []
+    seen: set[Node] = set()
+    for out in outputs:
+        if out in seen:
+            continue
+        seen.add(out)
+        stack: list[tuple[Node, int]] = [(out, 0)]
+        while stack:
+            node, i = stack[-1]
+            if i < len(node.inputs):
+                stack[-1] = (node, i + 1)
+                child = node.inputs[i]
+                if child not in seen:
+                    seen.add(child)
+                    stack.append((child, 0))
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+Record = tuple[Any, tuple[int, ...], Spec, "str | None", bool, Site, tuple[str, ...]]
+
+
+def to_records(outputs: Sequence[Node]) -> tuple[list[Record], list[int]]:
+    """``outputs`` and their ancestors as flat records (op, operand positions, ...) and output positions."""
+    order = ancestors(outputs)
+    index = {n: k for k, n in enumerate(order)}
+    records = [(n.op, tuple(index[i] for i in n.inputs), n.spec, n._name, n.numbered, n.site, n.scope)
+               for n in order]
+    return records, [index[o] for o in outputs]
+
+
+def from_records(flat: tuple[list[Record], list[int]]) -> Any:
+    """The nodes ``to_records`` describes: the one output, or a list for several."""
+    records, outputs = flat
+    built: list[Node] = []
+    for op, inputs, spec, name, numbered, site, scope in records:
+        node = Node.__new__(Node)
+        node.op, node.inputs, node.spec, node.site, node.scope = op, tuple(built[i] for i in inputs), spec, site, scope
+        node.numbered, node._name, node._auto_name, node._plans = numbered, name, None, None
+        built.append(node)
+    picked = [built[k] for k in outputs]
+    return picked[0] if len(picked) == 1 else picked
+
+
+def copy_nodes(outputs: Sequence[Node], memo: dict[int, Any]) -> list[Node]:
+    """Deep copies of ``outputs`` and their ancestors, iteratively, sharing what ``memo`` already holds."""
+    import copy
+
+    for node in ancestors(outputs):
+        if id(node) in memo:
+            continue
+        new = Node.__new__(Node)
+        new.op = copy.deepcopy(node.op, memo)
+        new.inputs = tuple(memo[id(i)] for i in node.inputs)
+        new.spec, new.site, new.scope = node.spec, node.site, node.scope
+        new.numbered, new._name, new._auto_name, new._plans = node.numbered, node._name, node._auto_name, None
+        memo[id(node)] = new
+    return [memo[id(o)] for o in outputs]
 
 
 def _check_name(name: Any) -> None:

@@ -41,6 +41,7 @@ def test_100k_node_chain():
         sys.setrecursionlimit(old)
 
 
+@pytest.mark.slow
 def test_wide_graph():
     x = tg.input("x", shape=(2,))
     terms = [x * float(i) for i in range(2000)]

@@ -329,6 +329,7 @@ def test_show_and_run_an_onnx_file(tmp_path, capsys):
 # --- as a program ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_python_dash_m_tinygraph(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": root}
@@ -361,6 +362,7 @@ def test_help_explains_each_option(capsys, command, flags):
         assert flag in out
 
 
+@pytest.mark.slow
 def test_cli_show_into_a_closed_pipe_is_not_an_error(tmp_path):
     import subprocess
     import sys

@@ -184,6 +184,7 @@ def test_random_graphs_compiled_evaluate_and_stepwise_agree_bit_for_bit(case):
     assert np.array_equal(batch, copy)
 
 
+@pytest.mark.slow
 def test_100k_node_chain_compiled_equals_evaluate():
     x = tg.input("x", shape=(4,))
     v = x

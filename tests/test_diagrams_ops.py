@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -191,6 +192,7 @@ def test_node_and_graph_display_as_svg_in_notebooks():
     assert png["image/png"].startswith(b"\x89PNG")
 
 
+@pytest.mark.slow
 def test_long_chain_exports_to_dot_source():
     x = tg.input("x", shape=(None,))
     node = x

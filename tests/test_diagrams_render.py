@@ -108,6 +108,7 @@ def test_import_does_not_load_graphviz():
     assert result.stdout.strip() == "ok", result.stderr
 
 
+@pytest.mark.slow
 def test_draw_network_example_writes_both_styles(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "examples" / "draw_network.py"), "--out", str(tmp_path)],
                             capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -19,6 +19,7 @@ def load(name):
     return module
 
 
+@pytest.mark.slow
 def test_forward_pass_demo_runs_and_reports():
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, os.path.join(EXAMPLES, "forward_pass.py")], capture_output=True,
@@ -58,6 +59,7 @@ def test_textbook_classes_in_the_demo_are_the_textbook_ones():
     assert net.predict(np.zeros((10, 2))).shape == (10, 3)
 
 
+@pytest.mark.slow
 def test_backprop_example_runs():
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, os.path.join(EXAMPLES, "backprop_hooks.py")], capture_output=True,
@@ -68,3 +70,29 @@ def test_backprop_example_runs():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__]))
+
+
+def test_interop_example(tmp_path, capsys):
+    for module in ("torch", "onnx", "onnxruntime"):
+        pytest.importorskip(module)
+    module = load("interop")
+    module.main(["--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "tinygraph vs torch" in out and "onnxruntime vs tinygraph" in out
+    assert out.rstrip().endswith("all steps agree")
+    assert (tmp_path / "net.onnx").stat().st_size > 0
+    assert (tmp_path / "interop.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+@pytest.mark.slow
+def test_benchmark_runs_quick():
+    # The benchmark suite runs at tiny sizes; it prints figures and is never timed here.
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "run.py"), "--quick"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for label in ("W1", "W2", "W3", "chain", "random DAG", "textbook numpy", "hand-fused numpy",
+                  "tg.evaluate", "tg.compile", "peak memory"):
+        assert label in out, label

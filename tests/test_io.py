@@ -237,6 +237,7 @@ def chain(tmp_path_factory):
     return x, node, tg.load(path)
 
 
+@pytest.mark.slow
 def test_a_100000_node_chain_saves_and_loads(chain):
     x, node, loaded = chain
     assert len(loaded.nodes) == 100_001
@@ -244,11 +245,13 @@ def test_a_100000_node_chain_saves_and_loads(chain):
     assert same_bits(tg.evaluate(loaded, {"x": feed})[0], tg.evaluate(node, {x: feed}))
 
 
+@pytest.mark.slow
 def test_a_100000_node_chain_lists_the_same(chain):
     _, node, loaded = chain
     assert str(loaded) == str(tg.Graph(node))
 
 
+@pytest.mark.slow
 def test_a_100000_node_chain_draws_the_same(chain):
     _, node, loaded = chain
     assert tg.to_dot(loaded).source == tg.to_dot(tg.Graph(node)).source

@@ -504,6 +504,7 @@ def mutated_descriptions(draw):
     return description
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_descriptions())
 def test_fuzz_description(description):
@@ -565,6 +566,7 @@ def test_huge_scope_list_is_refused_before_inflating():
     assert seconds < 1 and peak < 1_000_000
 
 
+@pytest.mark.slow
 def test_millions_of_tiny_nodes_are_refused_while_parsing():
     # The fuzzer's file: 6.2 MB, 2.2 million constant nodes, 2.7 GB. Constants compress to under
     # 3 bytes each; a real graph takes over 5. 40,000 here: refused at the budget, mid-parse.

@@ -176,6 +176,7 @@ def test_dtype_onnx_does_not_define_an_op_for(tmp_path):
     assert not (tmp_path / "bool.onnx").exists()
 
 
+@pytest.mark.slow
 def test_long_chain_exports():
     x = tg.input("x", shape=(None,))
     y = x

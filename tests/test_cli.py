@@ -408,3 +408,10 @@ def test_run_checks_max_bytes_of_onnx_files_too(tmp_path, capsys):
     tg.onnx.export(tg.relu(x), tmp_path / "wide.onnx")
     status, _, err = run_cli(capsys, "run", tmp_path / "wide.onnx", "--max-bytes", "4K")
     assert_user_error(status, err, "node x holds f64[?,1024], 8,192 bytes or more")
+
+
+def test_run_an_example_with_a_bad_feed_names_the_examples_input(tmp_path, capsys):
+    np.save(tmp_path / "b.npy", np.ones((2, 3)))
+    status, _, err = run_cli(capsys, "run", "textbook", "--input", f"x={tmp_path / 'b.npy'}")
+    assert_user_error(status, err, "input 'x' expects f64[?,2]", "zoo.py")
+    assert "cli.py" not in err and "test_cli.py" not in err

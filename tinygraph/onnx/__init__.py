@@ -9,12 +9,21 @@ Custom ops plug in with ``register_exporter`` and ``register_importer``; see doc
 
 from __future__ import annotations
 
-from .common import OPSET, OnnxError, OnnxExportError, OnnxImportError, UnsupportedOpsError, require_onnx
+from .common import (
+    OPSET,
+    OnnxError,
+    OnnxExportError,
+    OnnxImportError,
+    OnnxShapeError,
+    UnsupportedOpsError,
+    require_onnx,
+)
 from .exporter import ExportContext, export, register_exporter, to_model
 from .importer import ImportContext, from_model, load, register_importer, supported_ops
 
 __all__ = [
-    "OPSET", "OnnxError", "OnnxExportError", "OnnxImportError", "UnsupportedOpsError", "require_onnx",
+    "OPSET", "OnnxError", "OnnxExportError", "OnnxImportError", "OnnxShapeError", "UnsupportedOpsError",
+    "require_onnx",
     "ExportContext", "export", "register_exporter", "to_model",
     "ImportContext", "from_model", "load", "register_importer", "supported_ops",
 ]

@@ -25,9 +25,9 @@ def _typed_scalar(value: float, like: Node) -> Node:
 
 def _legacy_broadcast(ctx: ImportContext, a: Node, b: Node) -> Node:
     # Before opset 7, binary ops broadcast only with broadcast=1, aligning B at ``axis`` of A.
-    if ctx.opset >= 7 or not ctx.attr("broadcast", 0):
+    if ctx.opset >= 7 or not ctx.bool_attr("broadcast", False):
         return b
-    axis = ctx.attr("axis")
+    axis = ctx.int_attr("axis", None)
     if axis is None:
         return b  # suffix alignment: numpy's rule
     axis = axis % a.ndim if a.ndim else 0
@@ -82,9 +82,13 @@ def _constant(ctx: ImportContext) -> list[Node]:
     scalar_types = {"value_float": np.float32, "value_floats": np.float32, "value_int": np.int64,
                     "value_ints": np.int64}
     if key == "value":
-        value = ctx.attr("value")
-    elif key in scalar_types:
-        value = np.asarray(ctx.attr(key), dtype=scalar_types[key])
+        value = ctx.tensor_attr("value")
+    elif key in ("value_float", "value_floats"):
+        value = np.asarray(ctx.float_attr(key, 0.0) if key == "value_float" else ctx.floats_attr(key, []),
+                           dtype=scalar_types[key])
+    elif key in ("value_int", "value_ints"):
+        value = np.asarray(ctx.int_attr(key, 0) if key == "value_int" else ctx.ints_attr(key, []),
+                           dtype=scalar_types[key])
     else:
         raise ctx.error(f"Constant {key} is not supported: tinygraph imports numeric dense tensors")
     return [constant(value, name=ctx.name())]
@@ -92,7 +96,7 @@ def _constant(ctx: ImportContext) -> list[Node]:
 
 @register_importer("Cast")
 def _cast(ctx: ImportContext) -> list[Node]:
-    dtype = ctx.numpy_dtype(int(ctx.attr("to", 0)))
+    dtype = ctx.numpy_dtype(ctx.int_attr("to", 0))
     if isinstance(dtype, str):
         raise ctx.error(f"Cast to element type {dtype}, {KINDS_NOTE}")
     return [ops.cast(ctx.input(0), dtype, name=ctx.name())]
@@ -101,11 +105,11 @@ def _cast(ctx: ImportContext) -> list[Node]:
 @register_importer("Gemm")
 def _gemm(ctx: ImportContext) -> list[Node]:
     a, b = ctx.input(0), ctx.input(1)
-    if ctx.attr("transA", 0):
+    if ctx.bool_attr("transA", False):
         a = ops.transpose(a, name=ctx.name("a_t"))
-    if ctx.attr("transB", 0):
+    if ctx.bool_attr("transB", False):
         b = ops.transpose(b, name=ctx.name("b_t"))
-    alpha, beta = float(ctx.attr("alpha", 1.0)), float(ctx.attr("beta", 1.0))
+    alpha, beta = ctx.float_attr("alpha", 1.0), ctx.float_attr("beta", 1.0)
     has_c = ctx.has_input(2)
     y = ops.matmul(a, b, name=ctx.name("matmul") if alpha != 1.0 or has_c else ctx.name())
     if alpha != 1.0:
@@ -122,12 +126,12 @@ def _gemm(ctx: ImportContext) -> list[Node]:
 def _softmax(ctx: ImportContext) -> list[Node]:
     x = ctx.input(0)
     if ctx.opset >= 13:
-        return [ops.softmax(x, int(ctx.attr("axis", -1)), name=ctx.name())]
+        return [ops.softmax(x, ctx.int_attr("axis", -1), name=ctx.name())]
     # Before opset 13, Softmax flattens the input to 2-D at ``axis`` (default 1) and normalises
     # each row: one softmax over all the trailing axes together.
     if x.ndim == 0:
         raise ctx.error("softmax of a scalar")
-    axis = int(ctx.attr("axis", 1))
+    axis = ctx.int_attr("axis", 1)
     if not -x.ndim <= axis < x.ndim:
         raise ctx.error(f"axis {axis} is out of range for rank {x.ndim}")
     axis %= x.ndim
@@ -147,14 +151,14 @@ def _softmax(ctx: ImportContext) -> list[Node]:
 def _reduction(fn: Callable[..., Node], axes_input_since: int) -> Importer:
     def import_reduction(ctx: ImportContext) -> list[Node]:
         x = ctx.input(0)
-        keepdims = bool(ctx.attr("keepdims", 1))
+        keepdims = ctx.bool_attr("keepdims", True)
         if ctx.opset >= axes_input_since:
-            axes = ctx.static(1, "axes").reshape(-1).tolist() if ctx.has_input(1) else []
-            if not axes and ctx.attr("noop_with_empty_axes", 0):
+            axes = ctx.static_ints(1, "axes") if ctx.has_input(1) else []
+            if not axes and ctx.bool_attr("noop_with_empty_axes", False):
                 return [x]
         else:
-            axes = list(ctx.attr("axes", []))
-        return [fn(x, tuple(int(a) for a in axes) if axes else None, keepdims, name=ctx.name())]
+            axes = ctx.ints_attr("axes", [])
+        return [fn(x, tuple(axes) if axes else None, keepdims, name=ctx.name())]
 
     return import_reduction
 
@@ -165,18 +169,14 @@ register_importer("ReduceMean")(_reduction(ops.mean, 18))
 
 @register_importer("Transpose")
 def _transpose(ctx: ImportContext) -> list[Node]:
-    perm = ctx.attr("perm")
-    return [ops.transpose(ctx.input(0), None if perm is None else [int(p) for p in perm], name=ctx.name())]
+    return [ops.transpose(ctx.input(0), ctx.ints_attr("perm", None), name=ctx.name())]
 
 
 @register_importer("Reshape")
 def _reshape(ctx: ImportContext) -> list[Node]:
     x = ctx.input(0)
-    if ctx.opset < 5:
-        target = [int(d) for d in ctx.attr("shape", [])]
-    else:
-        target = [int(d) for d in ctx.static(1, "target shape").reshape(-1)]
-    return [ops.reshape(x, _resolve_reshape(ctx, x.shape, target, bool(ctx.attr("allowzero", 0))), name=ctx.name())]
+    target = ctx.ints_attr("shape", []) if ctx.opset < 5 else ctx.static_ints(1, "target shape")
+    return [ops.reshape(x, _resolve_reshape(ctx, x.shape, target, ctx.bool_attr("allowzero", False)), name=ctx.name())]
 
 
 def _resolve_reshape(ctx: ImportContext, shape: tuple[int | None, ...], target: list[int],

@@ -221,7 +221,14 @@ def _open_archive(path: PathOrFile, source: str) -> Iterator[zipfile.ZipFile]:
 def _parse(zf: zipfile.ZipFile, source: str) -> tuple[list[NodeRecord], list[int]]:
     # A function of its own so that the parsed JSON is freed once checked: only the records stay.
     description, max_nodes = _read_description(zf, source)
-    return parse_description(description, source, max_nodes)
+    return parse_description(description, source, max_nodes, _arity)
+
+
+def _arity(op: str) -> int | None:
+    try:
+        return registry.lookup_op(op).arity
+    except GraphError:
+        return None  # an unknown op is reported when the node is built, saying how to register it
 
 
 def _read_description(zf: zipfile.ZipFile, source: str) -> tuple[Any, int]:

@@ -121,6 +121,13 @@ def test_external_data_through_a_symlink_is_refused(tmp_path):
     import_error(tmp_path / "model" / "m.onnx", "symlink")
 
 
+def test_external_data_longer_than_the_tensor_is_refused_before_reading(tmp_path):
+    (tmp_path / "big.bin").write_bytes(b"\0" * 4096)
+    import_error(external("big.bin", dims=(2,)), "4096 bytes for a tensor of 8 bytes", base_dir=tmp_path)
+    [y] = tg.evaluate(tg.onnx.load(external("big.bin", dims=(2,), offset=8, length=8), base_dir=tmp_path), {})
+    assert y.tolist() == [0.0, 0.0]
+
+
 def test_missing_external_file(tmp_path):
     import_error(external("nothing.bin"), "no such file in", base_dir=tmp_path)
 
@@ -309,3 +316,15 @@ def test_fuzz_structure_only_import_errors(data):
     m.CopyFrom(SEED)
     mutate_structure(m, data)
     assert_only_import_errors(m.SerializeToString())
+
+
+def test_onnx_md_documents_what_the_importer_does():
+    docs = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "onnx.md")
+    with open(docs, encoding="utf-8") as f:
+        text = f.read()
+    for helper_name in ["int_attr", "bool_attr", "float_attr", "ints_attr", "floats_attr", "tensor_attr",
+                        "static_ints"]:
+        assert f"ctx.{helper_name}" in text and callable(getattr(tg.onnx.ImportContext, helper_name))
+    assert "external data is **refused** unless the caller names" in text  # test_bytes_or_modelproto_...
+    assert "`OnnxShapeError`" in text and issubclass(tg.onnx.OnnxShapeError, tg.ShapeError)
+    assert issubclass(tg.onnx.OnnxShapeError, tg.onnx.OnnxImportError)

@@ -135,7 +135,7 @@ def _describe(graph: Graph, node: Node, k: int, index: dict[Node, int], arrays: 
         elif type(op) is not Input:
             record["attributes"] = _encode_attributes(op, checked)
     except (CodecError, GraphError) as e:
-        where = f"node {graph.name_of(node)} ({op.kind}, created at {node.site.describe()})"
+        where = f"node {printable(graph.name_of(node))} ({op.kind}, created at {node.site.describe()})"
         raise GraphError(f"cannot save {where}: {e}") from None
     return record
 

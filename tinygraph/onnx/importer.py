@@ -12,6 +12,7 @@ type ONNX gives when the two differ (float -> int casts truncate toward zero, as
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -236,6 +237,10 @@ class _Loader:
         length = max(size - offset, 0) if length is None else length
         if offset + length > size:
             raise OnnxImportError(f"{where}: offset {offset} and length {length} go past its end ({size} bytes)")
+        dtype = self.numpy_dtype(tensor.data_type)
+        needed = math.prod(tensor.dims) * (dtype.itemsize if isinstance(dtype, np.dtype) else 1)
+        if length > needed:  # refused before reading: the file may be far larger than the tensor
+            raise OnnxImportError(f"{where}: {length} bytes for a tensor of {needed} bytes")
         try:
             with open(path, "rb") as f:
                 f.seek(offset)

@@ -442,9 +442,10 @@ def test_shared_array_key():
 
 
 def load_or_format_error(data):
+    # Only FormatError: any other exception, GraphError or not, is a loader bug.
     try:
         graph = tg.loads(data)
-    except tg.GraphError:
+    except tg.FormatError:
         return None
     assert isinstance(graph, tg.Graph)
     return graph
@@ -666,3 +667,58 @@ def test_max_bytes_counts_unknown_dims_as_one():
     tg.loads(data, max_bytes=8000)
     with pytest.raises(tg.FormatError, match=r"node 0 \(Input\) holds f64\[\?,1000\], 8,000 bytes or more"):
         tg.loads(data, max_bytes=7999)
+
+
+# --- what docs/format.md promises ------------------------------------------------------------------------
+
+_UNITS = {"MiB": 2**20, "GiB": 2**30}
+
+
+def documented_limits():
+    import os
+    import re
+
+    docs = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "format.md")
+    with open(docs, encoding="utf-8") as f:
+        text = f.read()
+    table = text[text.index("## Limits"):]
+    rows = re.findall(r"^\| [^|]+ \| ([\d,]+)(?: (MiB|GiB))? \| `(tinygraph\.[\w.]+)` \|$", table, re.M)
+    return text, [(int(n.replace(",", "")) * _UNITS.get(unit, 1), where) for n, unit, where in rows]
+
+
+def test_format_md_states_the_limits_the_code_has():
+    import importlib
+
+    text, rows = documented_limits()
+    assert len(rows) == 12
+    for value, where in rows:
+        module, name = where.rsplit(".", 1)
+        assert getattr(importlib.import_module(module), name) == value, where
+    from tinygraph import cli
+
+    assert cli.RUN_MAX_BYTES == 256 * 2**20 and "256 MiB in `tinygraph run`" in text
+    assert "at most about **400 × S + 30 MB**" in text  # checked by the bomb tests above
+
+
+def test_format_md_figures_match_the_code():
+    text, _ = documented_limits()
+    assert f"may inflate to at most {tgio.MAX_JSON_RATIO} times" in text
+    assert f"each node costs at least {tgio.MIN_BYTES_PER_NODE} compressed" in text
+
+
+@pytest.mark.slow
+def test_fuzz_loaders_runs_briefly():
+    # docs/format.md's fuzzing figures come from this script; here it only has to run and find nothing.
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("onnx")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run(
+        [sys.executable, os.path.join(root, "benchmarks", "fuzz_loaders.py"), "--seconds", "0.5"],
+        capture_output=True, text=True, timeout=120, cwd=root,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "tg.loads: " in proc.stdout and "tg.onnx.load: " in proc.stdout
+    assert proc.stdout.count(", 0 escaped") == 2, proc.stdout

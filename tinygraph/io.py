@@ -138,7 +138,7 @@ def _describe(graph: Graph, node: Node, k: int, index: dict[Node, int], arrays: 
         elif type(op) is not Input:
             record["attributes"] = _encode_attributes(op, checked)
     except (CodecError, GraphError) as e:
-        where = f"node {graph.name_of(node)} ({op.kind}, created at {node.site.describe()})"
+        where = f"node {printable(graph.name_of(node))} ({op.kind}, created at {node.site.describe()})"
         raise GraphError(f"cannot save {where}: {e}") from None
     return record
 
@@ -224,7 +224,15 @@ def _open_archive(path: PathOrFile, source: str) -> Iterator[zipfile.ZipFile]:
 def _parse(zf: zipfile.ZipFile, source: str) -> tuple[list[NodeRecord], list[int]]:
     # A function of its own so that the parsed JSON is freed once checked: only the records stay.
     description, max_nodes = _read_description(zf, source)
-    return parse_description(description, source, max_nodes)
+    return parse_description(description, source, max_nodes, _arity)
+
+
+def _arity(op: str) -> int | None:
+    try:
+        arity: int | None = registry.lookup_op(op).arity
+        return arity
+    except GraphError:
+        return None  # an unknown op is reported when the node is built, saying how to register it
 
 
 def _read_description(zf: zipfile.ZipFile, source: str) -> tuple[Any, int]:

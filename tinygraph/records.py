@@ -8,6 +8,7 @@ returns typed ``NodeRecord``s in a topological order (Kahn's algorithm, so a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,8 +79,12 @@ def _bad_text(text: str) -> str | None:
     return None
 
 
-def parse_description(data: Any, source: str, max_nodes: int = MAX_NODES) -> tuple[list[NodeRecord], list[int]]:
-    """Check ``graph.json``'s content: ``(records in topological order, output ids)``."""
+def parse_description(data: Any, source: str, max_nodes: int = MAX_NODES,
+                      arity: Callable[[str], int | None] | None = None) -> tuple[list[NodeRecord], list[int]]:
+    """Check ``graph.json``'s content: ``(records in topological order, output ids)``.
+
+    ``arity(op)`` gives how many inputs an op takes (``None``: any number), checked per node.
+    """
     if not isinstance(data, dict) or data.get("format") != "tinygraph":
         raise FormatError(f"{source} is not a tinygraph file: graph.json is not a tinygraph description")
     version = data.get("version")
@@ -96,7 +101,7 @@ def parse_description(data: Any, source: str, max_nodes: int = MAX_NODES) -> tup
         raise FormatError(f"{source}: 'nodes' must be a non-empty list")
     if len(nodes) > min(max_nodes, MAX_NODES):
         raise FormatError(f"{source}: {len(nodes)} nodes, over the limit of {min(max_nodes, MAX_NODES)}")
-    records = [_parse_node(n, k, source) for k, n in enumerate(nodes)]
+    records = [_parse_node(n, k, source, arity) for k, n in enumerate(nodes)]
     position: dict[int, int] = {}
     for k, rec in enumerate(records):
         if position.setdefault(rec.id, k) != k:
@@ -109,7 +114,7 @@ def parse_description(data: Any, source: str, max_nodes: int = MAX_NODES) -> tup
     return _topological(records, position, source), outputs
 
 
-def _parse_node(n: Any, k: int, source: str) -> NodeRecord:
+def _parse_node(n: Any, k: int, source: str, arity: Callable[[str], int | None] | None) -> NodeRecord:
     where = f"{source}: nodes[{k}]"
     if not isinstance(n, dict):
         raise FormatError(f"{where} is a {type(n).__name__}, not an object")
@@ -130,6 +135,10 @@ def _parse_node(n: Any, k: int, source: str) -> NodeRecord:
         raise FormatError(f"{where}: inputs must be a list of node ids, got {inputs!r:.60}")
     if len(inputs) > MAX_INPUTS:
         raise FormatError(f"{where}: {len(inputs)} inputs, over the limit of {MAX_INPUTS} per node")
+    takes = None if arity is None else arity(op)
+    if takes is not None and len(inputs) != takes:
+        # Here, not when building: before millions of input references are sorted and stored.
+        raise FormatError(f"{where} has {len(inputs)} input(s); the op takes {takes}")
     if not isinstance(shape, list) or len(shape) > MAX_NDIM or not all(
         d is None or (_is_int(d) and 0 <= d <= MAX_DIM) for d in shape
     ):

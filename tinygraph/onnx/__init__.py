@@ -9,14 +9,23 @@ Custom ops plug in with ``register_exporter`` and ``register_importer``; see doc
 
 from __future__ import annotations
 
-# The importers of ONNX ops that are not one tinygraph op register themselves.
+# The importers of ONNX ops that are not one tinygraph op (Identity, Constant, Gemm) register themselves.
 from . import import_ops  # noqa: E402,F401,I001
-from .common import OPSET, OnnxError, OnnxExportError, OnnxImportError, UnsupportedOpsError, require_onnx
+from .common import (
+    OPSET,
+    OnnxError,
+    OnnxExportError,
+    OnnxImportError,
+    OnnxShapeError,
+    UnsupportedOpsError,
+    require_onnx,
+)
 from .exporter import ExportContext, export, register_exporter, to_model
 from .importer import ImportContext, from_model, load, register_importer, supported_ops
 
 __all__ = [
-    "OPSET", "OnnxError", "OnnxExportError", "OnnxImportError", "UnsupportedOpsError", "require_onnx",
+    "OPSET", "OnnxError", "OnnxExportError", "OnnxImportError", "OnnxShapeError", "UnsupportedOpsError",
+    "require_onnx",
     "ExportContext", "export", "register_exporter", "to_model",
     "ImportContext", "from_model", "load", "register_importer", "supported_ops",
 ]

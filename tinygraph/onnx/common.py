@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import GraphError
+from ..errors import GraphError, ShapeError
 
 #: The opset ``export`` writes. 18 is the first where ReduceSum and ReduceMean both take their axes
 #: as an input, and it is old enough for any onnxruntime of the last years (>= 1.14).
@@ -24,6 +24,10 @@ class OnnxExportError(OnnxError):
 
 class OnnxImportError(OnnxError):
     """The ONNX model can't be imported (bad file, non-tensor values, a value needed at load time)."""
+
+
+class OnnxShapeError(OnnxImportError, ShapeError):
+    """The model's shapes or types conflict (a MatMul of mismatched sizes): an import error, and a ``ShapeError``."""
 
 
 class UnsupportedOpsError(OnnxImportError):

@@ -32,9 +32,13 @@ def _constant(ctx: ImportContext) -> list[Node]:
     scalar_types = {"value_float": np.float32, "value_floats": np.float32, "value_int": np.int64,
                     "value_ints": np.int64}
     if key == "value":
-        value = ctx.attr("value")
-    elif key in scalar_types:
-        value = np.asarray(ctx.attr(key), dtype=scalar_types[key])
+        value = ctx.tensor_attr("value")
+    elif key in ("value_float", "value_floats"):
+        value = np.asarray(ctx.float_attr(key, 0.0) if key == "value_float" else ctx.floats_attr(key, []),
+                           dtype=scalar_types[key])
+    elif key in ("value_int", "value_ints"):
+        value = np.asarray(ctx.int_attr(key, 0) if key == "value_int" else ctx.ints_attr(key, []),
+                           dtype=scalar_types[key])
     else:
         raise ctx.error(f"Constant {key} is not supported: tinygraph imports numeric dense tensors")
     return [constant(value, name=ctx.name())]
@@ -43,9 +47,9 @@ def _constant(ctx: ImportContext) -> list[Node]:
 @register_importer("Gemm")
 def _gemm(ctx: ImportContext) -> list[Node]:
     a, b = ctx.input(0), ctx.input(1)
-    if ctx.int_attr("transA", 0):
+    if ctx.bool_attr("transA", False):
         a = ops.transpose(a, name=ctx.name("a_t"))
-    if ctx.int_attr("transB", 0):
+    if ctx.bool_attr("transB", False):
         b = ops.transpose(b, name=ctx.name("b_t"))
     alpha, beta = ctx.float_attr("alpha", 1.0), ctx.float_attr("beta", 1.0)
     has_c = ctx.has_input(2)

@@ -12,18 +12,19 @@ type ONNX gives when the two differ (float -> int casts truncate toward zero, as
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from .. import ops, registry
-from ..errors import GraphError
+from ..errors import GraphError, ShapeError
 from ..graph import Graph
 from ..node import Node
 from ..op import Constant, constant, input, parameter
-from .common import SUPPORTED_DTYPES, OnnxImportError, UnsupportedOpsError, require_onnx
+from .common import SUPPORTED_DTYPES, OnnxError, OnnxImportError, OnnxShapeError, UnsupportedOpsError, require_onnx
 
 if TYPE_CHECKING:
     import onnx
@@ -34,6 +35,15 @@ KINDS_NOTE = "which numpy can't hold: tinygraph imports bool, int, uint and floa
 Importer = Callable[["ImportContext"], Sequence[Node | None]]
 
 _IMPORTERS: dict[str, Importer] = {}
+_D = TypeVar("_D")
+# AttributeProto.AttributeType values (onnx is imported lazily, so not onnx.AttributeProto.INT).
+_FLOAT, _INT, _TENSOR, _FLOATS, _INTS = 1, 2, 4, 6, 7
+_TYPE_NAMES = {0: "UNDEFINED", 1: "FLOAT", 2: "INT", 3: "STRING", 4: "TENSOR", 5: "GRAPH", 6: "FLOATS", 7: "INTS",
+               8: "STRINGS", 9: "TENSORS", 10: "GRAPHS", 11: "SPARSE_TENSOR", 12: "SPARSE_TENSORS",
+               13: "TYPE_PROTO", 14: "TYPE_PROTOS"}
+# What a damaged model makes the importer's own code raise (onnx's helpers, numpy, the ops' checks).
+_MALFORMED = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, ArithmeticError,
+              RecursionError)
 
 
 def register_importer(op_type: str) -> Callable[[Importer], Importer]:
@@ -89,7 +99,7 @@ class ImportContext:
     def operands(self) -> list[Node]:
         """Every operand as a node; before opset 7, B aligned at ``axis`` of A as ``broadcast=1`` asks."""
         nodes = [self.input(i) for i in range(len(self.node.input)) if self.has_input(i)]
-        if len(nodes) == 2 and self.opset < 7 and self.int_attr("broadcast", 0):
+        if len(nodes) == 2 and self.opset < 7 and self.bool_attr("broadcast", False):
             nodes[1] = _legacy_broadcast(self, nodes[0], nodes[1])
         return nodes
 
@@ -119,37 +129,65 @@ class ImportContext:
             return value.decode("utf-8", "replace")
         return value
 
+    def _typed(self, name: str, expected: int) -> Any:
+        # ONNX declares each attribute's type; a model that gives another (transB as a string,
+        # axis as 1.5) is malformed, and coercing it would compute something the model never said.
+        a = self._attrs.get(name)
+        if a is not None and a.type != expected:
+            got = _TYPE_NAMES.get(a.type, f"#{a.type}")
+            raise self.error(f"attribute {name} must be of type {_TYPE_NAMES[expected]}, got {got}")
+        return a
+
+    def int_attr(self, name: str, default: _D) -> int | _D:
+        """Attribute ``name``, which must be an INT, or ``default``."""
+        a = self._typed(name, _INT)
+        return default if a is None else int(a.i)
+
+    def bool_attr(self, name: str, default: bool) -> bool:
+        """Attribute ``name``, an INT that must be 0 or 1 (transA, keepdims, ...), or ``default``."""
+        value = self.int_attr(name, None)
+        if value is None:
+            return default
+        if value not in (0, 1):
+            raise self.error(f"attribute {name} must be 0 or 1, got {value}")
+        return bool(value)
+
+    def float_attr(self, name: str, default: float) -> float:
+        """Attribute ``name``, which must be a FLOAT, or ``default``."""
+        a = self._typed(name, _FLOAT)
+        return default if a is None else float(a.f)
+
+    def ints_attr(self, name: str, default: _D) -> list[int] | _D:
+        """Attribute ``name``, which must be INTS, or ``default``."""
+        a = self._typed(name, _INTS)
+        return default if a is None else [int(v) for v in a.ints]
+
+    def floats_attr(self, name: str, default: _D) -> list[float] | _D:
+        """Attribute ``name``, which must be FLOATS, or ``default``."""
+        a = self._typed(name, _FLOATS)
+        return default if a is None else [float(v) for v in a.floats]
+
+    def tensor_attr(self, name: str) -> np.ndarray[Any, Any] | None:
+        """Attribute ``name``, which must be a TENSOR, as an array, or ``None``."""
+        a = self._typed(name, _TENSOR)
+        return None if a is None else self._loader.array(a.t, f"attribute {name} of node {self.label!r}")
+
+    def static_ints(self, i: int, what: str) -> list[int]:
+        """Operand ``i``'s load-time value as ints (axes, a shape): it must hold integers, not floats to round."""
+        value = self.static(i, what)
+        if value.dtype.kind not in "iu":
+            raise self.error(f"its {what} (operand {i}) must be integers, got a {value.dtype} tensor")
+        return [int(v) for v in value.reshape(-1).tolist()]
+
     def numpy_dtype(self, elem_type: int) -> np.dtype[Any] | str:
         """The numpy dtype of an ONNX element type, or the type's name when tinygraph has none."""
         return self._loader.numpy_dtype(elem_type)
-
-    def _typed(self, name: str, default: Any, wanted: str, what: str) -> Any:
-        a = self._attrs.get(name)
-        if a is None:
-            return default
-        kind = self._loader.onnx.AttributeProto.AttributeType.Name(a.type)
-        if kind != wanted:
-            raise self.error(f"attribute {name} must be {what}, got an attribute of type {kind}")
-        return self._loader.onnx.helper.get_attribute_value(a)
-
-    def int_attr(self, name: str, default: int) -> int:
-        """Integer attribute ``name`` (declared as an INT in the model), or ``default``."""
-        return int(self._typed(name, default, "INT", "an int"))
-
-    def float_attr(self, name: str, default: float) -> float:
-        """Float attribute ``name`` (declared as a FLOAT), or ``default``."""
-        return float(self._typed(name, default, "FLOAT", "a float"))
-
-    def ints_attr(self, name: str, default: Any) -> Any:
-        """Integer-list attribute ``name`` (declared as INTS) as a list, or ``default``."""
-        value = self._typed(name, default, "INTS", "a list of ints")
-        return value if value is default else [int(v) for v in value]
 
     def dtype_attr(self, name: str) -> np.dtype[Any]:
         """Element-type attribute ``name`` (Cast's ``to``) as a numpy dtype; types numpy can't hold are refused."""
         dtype = self.numpy_dtype(self.int_attr(name, 0))
         if isinstance(dtype, str):
-            raise self.error(f"{name} = element type {dtype}, {KINDS_NOTE}")
+            raise self.error(f"{self.node.op_type} {name} element type {dtype}, {KINDS_NOTE}")
         return dtype
 
     def attr_names(self) -> list[str]:
@@ -168,9 +206,10 @@ class ImportContext:
 
 class _Loader:
     def __init__(self, model: onnx.ModelProto, constants: Mapping[str, Any],
-                 shapes: Mapping[str, Sequence[int | None]]) -> None:
+                 shapes: Mapping[str, Sequence[int | None]], base_dir: str | None) -> None:
         self.onnx = require_onnx()
         self.model = model
+        self.base_dir = base_dir
         graph = model.graph
         self.opset = _default_opset(model)
         self.env: dict[str, Node] = {}
@@ -184,10 +223,15 @@ class _Loader:
             raise OnnxImportError(f"constants= names {unknown}, which are not inputs of the model")
 
     def define(self, name: str, node: Node) -> None:
+        if name in self.env:
+            # ONNX assigns each tensor name once; a second definition would silently shadow the first.
+            raise OnnxImportError(f"tensor {name!r} is defined twice (as a graph input or a node's output)")
         self.env[name] = node
         self.defined.add(node)
 
     def array(self, tensor: onnx.TensorProto, what: str) -> np.ndarray[Any, Any]:
+        if tensor.data_location == self.onnx.TensorProto.EXTERNAL or len(tensor.external_data):
+            tensor = self._with_external_data(tensor, what)
         try:
             arr = np.asarray(self.onnx.numpy_helper.to_array(tensor))
         except Exception as e:  # a malformed tensor: onnx raises several types
@@ -195,6 +239,50 @@ class _Loader:
         if arr.dtype not in SUPPORTED_DTYPES:
             raise OnnxImportError(f"{what} has dtype {arr.dtype}, {KINDS_NOTE}")
         return arr
+
+    def _with_external_data(self, tensor: onnx.TensorProto, what: str) -> onnx.TensorProto:
+        # Read here, not by onnx (which reads relative to the current directory when given no
+        # folder): only a regular file inside base_dir, reached without symlinks, within its size.
+        info = {e.key: e.value for e in tensor.external_data}
+        location = info.get("location", "")
+        where = f"{what} keeps its data in an external file ({location!r})"
+        if self.base_dir is None:
+            raise OnnxImportError(
+                f"{where}, but a model given as bytes or a ModelProto has no folder to read it from: pass "
+                f"base_dir= (the folder the model came from) to tg.onnx.load or tg.onnx.from_model"
+            )
+        parts = location.replace("\\", "/").split("/")
+        if not location or os.path.isabs(location) or "\0" in location or any(p in ("", ".", "..") for p in parts) \
+                or os.path.splitdrive(location)[0]:
+            raise OnnxImportError(f"{where}: external data must be a relative path inside the model's folder")
+        base = os.path.realpath(self.base_dir)
+        path = os.path.join(base, *parts)
+        if os.path.realpath(path) != path:
+            raise OnnxImportError(f"{where}: the path goes through a symlink, which external data may not")
+        if not os.path.isfile(path):
+            raise OnnxImportError(f"{where}: no such file in {self.base_dir}")
+        offset, length = _count(info, "offset", where), _count(info, "length", where)
+        size = os.path.getsize(path)
+        offset = offset or 0
+        length = max(size - offset, 0) if length is None else length
+        if offset + length > size:
+            raise OnnxImportError(f"{where}: offset {offset} and length {length} go past its end ({size} bytes)")
+        dtype = self.numpy_dtype(tensor.data_type)
+        needed = math.prod(tensor.dims) * (dtype.itemsize if isinstance(dtype, np.dtype) else 1)
+        if length > needed:  # refused before reading: the file may be far larger than the tensor
+            raise OnnxImportError(f"{where}: {length} bytes for a tensor of {needed} bytes")
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                data = f.read(length)
+        except OSError as e:
+            raise OnnxImportError(f"{where}: cannot read it: {e}") from None
+        inline: onnx.TensorProto = self.onnx.TensorProto()
+        inline.CopyFrom(tensor)
+        inline.ClearField("external_data")
+        inline.data_location = self.onnx.TensorProto.DEFAULT
+        inline.raw_data = data
+        return inline
 
     def static_value(self, name: str) -> np.ndarray[Any, Any] | None:
         node = self.env.get(name)
@@ -256,16 +344,16 @@ class _Loader:
         self.add_inputs()
         for proto in self.model.graph.node:
             ctx = ImportContext(self, proto)
-            results = list(self.importers[proto.op_type](ctx))
-            onnx_dtype = _onnx_result_dtype(ctx)
-            for out_name, node in zip(proto.output, results):
-                if out_name == "" or node is None:
-                    continue
-                if onnx_dtype is not None and node.dtype != onnx_dtype:
-                    if node not in self.defined:  # made by this importer, not an operand passed through
-                        node.name = f"{out_name}_{node.op.kind}"
-                    node = ops.cast(node, onnx_dtype, name=out_name)
-                self.define(out_name, node)
+            try:
+                self.import_node(ctx)
+            except OnnxError:
+                raise
+            except ShapeError as e:  # the model's shapes conflict: an import error, named by node
+                raise OnnxShapeError(str(ctx.error(str(e)))) from e
+            except GraphError as e:
+                raise ctx.error(str(e)) from e
+            except _MALFORMED as e:
+                raise ctx.error(f"malformed node: {type(e).__name__}: {e}") from e
         outputs = []
         for vi in self.model.graph.output:
             node = self.env.get(vi.name)
@@ -277,6 +365,31 @@ class _Loader:
         if not outputs:
             raise OnnxImportError("the model's graph has no outputs")
         return Graph(outputs)
+
+    def import_node(self, ctx: ImportContext) -> None:
+        proto = ctx.node
+        results = list(self.importers[proto.op_type](ctx))
+        onnx_dtype = _onnx_result_dtype(ctx)
+        for out_name, node in zip(proto.output, results):
+            if out_name == "" or node is None:
+                continue
+            if out_name in self.env:
+                raise ctx.error(f"tensor {out_name!r} is defined twice (ONNX graphs assign each name once)")
+            if onnx_dtype is not None and node.dtype != onnx_dtype:
+                if node not in self.defined:  # made by this importer, not an operand passed through
+                    node.name = f"{out_name}_{node.op.kind}"
+                node = ops.cast(node, onnx_dtype, name=out_name)
+            self.define(out_name, node)
+
+
+def _count(info: dict[str, str], key: str, where: str) -> int | None:
+    # ONNX writes offset and length as decimal text; anything else (-1, abc, 1e3) is damage.
+    text = info.get(key)
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        raise OnnxImportError(f"{where}: its {key} must be a non-negative integer, got {text!r:.40}")
+    return int(text)
 
 
 def _default_opset(model: onnx.ModelProto) -> int:
@@ -313,26 +426,35 @@ def _check_supported(model: onnx.ModelProto) -> None:
 
 
 def from_model(model: onnx.ModelProto, *, constants: Mapping[str, Any] | None = None,
-               shapes: Mapping[str, Sequence[int | None]] | None = None) -> Graph:
-    """An ``onnx.ModelProto`` as a tinygraph ``Graph`` (see ``load``)."""
+               shapes: Mapping[str, Sequence[int | None]] | None = None,
+               base_dir: str | os.PathLike[str] | None = None) -> Graph:
+    """An ``onnx.ModelProto`` as a tinygraph ``Graph`` (see ``load``); external data is read from ``base_dir``."""
     # Not onnx.checker: it refuses models onnxruntime runs (outputs without shapes, say).
     try:
         _check_supported(model)
-        return _Loader(model, constants or {}, shapes or {}).run()
-    except GraphError:
+        folder = None if base_dir is None else os.fspath(base_dir)
+        return _Loader(model, constants or {}, shapes or {}, folder).run()
+    except OnnxError:
         raise
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+    except ShapeError as e:
+        raise OnnxShapeError(str(e)) from e
+    except GraphError as e:  # e.g. two graph inputs of one name: the model is at fault
+        raise OnnxImportError(str(e)) from e
+    except _MALFORMED as e:
         # Damage the importer's own checks don't name (undecodable names, attributes of the
         # wrong type...): a bad model, with the original exception kept as the cause.
         raise OnnxImportError(f"cannot import this model (malformed?): {type(e).__name__}: {e}") from e
 
 
 def load(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, constants: Mapping[str, Any] | None = None,
-         shapes: Mapping[str, Sequence[int | None]] | None = None) -> Graph:
+         shapes: Mapping[str, Sequence[int | None]] | None = None,
+         base_dir: str | os.PathLike[str] | None = None) -> Graph:
     """Import an ONNX model (a path, serialized bytes or a ModelProto) as a ``Graph``.
 
     ``constants`` fixes graph inputs to values at load time (an input that feeds a Reshape's
     shape, say); ``shapes`` gives the shape of inputs whose rank the model leaves unknown.
+    Tensors stored as external data are read from ``base_dir``: by default the model file's
+    folder; a model given as bytes or a ModelProto has none, and its external data is refused.
     """
     onnx_ = require_onnx()
     if isinstance(source, onnx_.ModelProto):
@@ -340,8 +462,12 @@ def load(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, constants:
     else:
         from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 
+        if base_dir is None and not isinstance(source, bytes):
+            base_dir = os.path.dirname(os.path.abspath(os.fspath(source)))
         try:
-            model = onnx_.load_from_string(source) if isinstance(source, bytes) else onnx_.load(os.fspath(source))
+            # External data is read by the importer, from base_dir only, with its own checks.
+            model = onnx_.load_from_string(source) if isinstance(source, bytes) else \
+                onnx_.load(os.fspath(source), load_external_data=False)
         except DecodeError as e:
             what = "<bytes>" if isinstance(source, bytes) else os.fspath(source)
             raise OnnxImportError(f"not a readable ONNX model: {what}: {e}") from None
@@ -350,20 +476,22 @@ def load(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, constants:
             # model's folder): a damaged or hostile model, like any other.
             what = "<bytes>" if isinstance(source, bytes) else os.fspath(source)
             raise OnnxImportError(f"ONNX model {what} refers to external data it cannot use: {e}") from None
-    return from_model(model, constants=constants, shapes=shapes)
+        except (ValueError, TypeError, RecursionError) as e:
+            what = "<bytes>" if isinstance(source, bytes) else os.fspath(source)
+            raise OnnxImportError(f"not a readable ONNX model: {what}: {type(e).__name__}: {e}") from None
+    return from_model(model, constants=constants, shapes=shapes, base_dir=base_dir)
 
 
 
 def _legacy_broadcast(ctx: ImportContext, a: Node, b: Node) -> Node:
     # Before opset 7, binary ops broadcast only with broadcast=1, aligning B at ``axis`` of A.
-    axis = ctx._attrs.get("axis")
+    axis = ctx.int_attr("axis", None)
     if axis is None:
         return b  # suffix alignment: numpy's rule
-    k = ctx.int_attr("axis", 0)
-    k = k % a.ndim if a.ndim else 0
-    trailing = a.ndim - k - b.ndim
+    axis = axis % a.ndim if a.ndim else 0
+    trailing = a.ndim - axis - b.ndim
     if trailing < 0:
-        raise ctx.error(f"broadcast axis {k} does not fit operands of ranks {a.ndim} and {b.ndim}")
+        raise ctx.error(f"broadcast axis {axis} does not fit operands of ranks {a.ndim} and {b.ndim}")
     if trailing == 0:
         return b
     if sum(d is None for d in b.shape) > 1:

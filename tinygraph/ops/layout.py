@@ -93,11 +93,8 @@ class Reshape(Op):
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
         """The target from the attribute (opset < 5) or a value known at load time."""
         x = ctx.input(0)
-        if ctx.opset < 5:
-            target = [int(d) for d in ctx.ints_attr("shape", [])]
-        else:
-            target = [int(d) for d in ctx.static(1, "target shape").reshape(-1)]
-        allowzero = bool(ctx.int_attr("allowzero", 0))
+        target = ctx.ints_attr("shape", []) if ctx.opset < 5 else ctx.static_ints(1, "target shape")
+        allowzero = ctx.bool_attr("allowzero", False)
         return [cls(_numpy_target(ctx, x.shape, target, allowzero))(x, name=ctx.name())]
 
 

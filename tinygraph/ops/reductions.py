@@ -58,10 +58,10 @@ class _Reduction(Op):
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
         """Axes from the input (newer opsets) or the attribute; empty axes reduce all, or nothing."""
         x = ctx.input(0)
-        keepdims = bool(ctx.int_attr("keepdims", 1))
+        keepdims = ctx.bool_attr("keepdims", True)
         if ctx.opset >= cls.onnx_axes_input_since:
-            axes = ctx.static(1, "axes").reshape(-1).tolist() if ctx.has_input(1) else []
-            if not axes and ctx.int_attr("noop_with_empty_axes", 0):
+            axes = ctx.static_ints(1, "axes") if ctx.has_input(1) else []
+            if not axes and ctx.bool_attr("noop_with_empty_axes", False):
                 return [x]
         else:
             axes = ctx.ints_attr("axes", [])

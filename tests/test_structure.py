@@ -236,15 +236,14 @@ def test_op_classes_made_by_a_factory_are_not_kept_alive():
     import weakref
 
     def make():
-        class Temp(tg.ops.Exp):
-            registry_name = "test_structure:Temp"
+        class Temp(tg.ops.Exp):  # the same registry name each time: the newest class holds it
+            pass
 
         x = tg.input("x", shape=(2,))
         tg.evaluate(Temp()(x) * 1.0, {x: np.ones(2)})
         return weakref.ref(Temp)
 
-    ref = make()
-    tg.registry.registered_ops()  # the registry holds it by name until replaced
-    tg.register_op(tg.ops.Exp, name="test_structure:Temp", replace=True)
+    first = make()
+    make()
     gc.collect()
-    assert ref() is None
+    assert first() is None  # neither the planner nor the registry keeps the older class

@@ -1,4 +1,4 @@
-"""Importers of the ONNX ops that are not one tinygraph op: ``Identity``, ``Constant``, ``Gemm``.
+"""Importers of the ONNX ops that are not one tinygraph op: ``Identity``, ``Constant``, ``Gemm``, ``Sum``, ``Mean``.
 
 Every other ONNX op is imported by the tinygraph op declaring it (``onnx_type``, ``from_onnx``).
 """
@@ -58,3 +58,24 @@ def _gemm(ctx: ImportContext) -> list[Node]:
             c = ops.mul(c, _typed_scalar(beta, c), name=ctx.name("beta"))
         y = ops.add(y, c, name=ctx.name())
     return [y]
+
+
+@register_importer("Sum")
+def _variadic_sum(ctx: ImportContext) -> list[Node]:
+    operands = ctx.operands()
+    if not operands:
+        raise ctx.error("needs at least one operand")
+    y = operands[0]
+    for k, b in enumerate(operands[1:], start=1):
+        y = ops.add(y, b, name=ctx.name() if k == len(operands) - 1 else ctx.name(str(k)))
+    return [y]
+
+
+@register_importer("Mean")
+def _variadic_mean(ctx: ImportContext) -> list[Node]:
+    operands = ctx.operands()
+    if len(operands) == 1:
+        return [operands[0]]
+    total = _variadic_sum(ctx)[0]
+    total.name = ctx.name("sum")
+    return [ops.div(total, _typed_scalar(len(operands), total), name=ctx.name())]

@@ -60,15 +60,19 @@ def _gemm(ctx: ImportContext) -> list[Node]:
     return [y]
 
 
-@register_importer("Sum")
-def _variadic_sum(ctx: ImportContext) -> list[Node]:
-    operands = ctx.operands()
+def _added(ctx: ImportContext, operands: list[Node], last: str) -> Node:
+    # ONNX's variadic Sum as a chain of adds, the last one named ``last``.
     if not operands:
         raise ctx.error("needs at least one operand")
     y = operands[0]
     for k, b in enumerate(operands[1:], start=1):
-        y = ops.add(y, b, name=ctx.name() if k == len(operands) - 1 else ctx.name(str(k)))
-    return [y]
+        y = ops.add(y, b, name=last if k == len(operands) - 1 else ctx.name(str(k)))
+    return y
+
+
+@register_importer("Sum")
+def _variadic_sum(ctx: ImportContext) -> list[Node]:
+    return [_added(ctx, ctx.operands(), ctx.name())]
 
 
 @register_importer("Mean")
@@ -76,6 +80,5 @@ def _variadic_mean(ctx: ImportContext) -> list[Node]:
     operands = ctx.operands()
     if len(operands) == 1:
         return [operands[0]]
-    total = _variadic_sum(ctx)[0]
-    total.name = ctx.name("sum")
+    total = _added(ctx, operands, ctx.name("sum"))
     return [ops.div(total, _typed_scalar(len(operands), total), name=ctx.name())]

@@ -51,7 +51,7 @@ class _FloatFunction(Op):
 
     arity = 1
     fresh_output = True
-    neuron_role = "activation"
+    neuron_role: ClassVar[str | None] = "activation"
 
     def compute(self, x: Any) -> Any:
         """The function on a float32 or float64 array."""
@@ -312,6 +312,13 @@ class Mish(_FloatFunction):
         """``x * tanh(logaddexp(0, x))``."""
         return x * np.tanh(np.logaddexp(0, x))
 
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``Mish`` from opset 18; before, ``x * Tanh(Softplus(x))``."""
+        x = ctx.operand(node.inputs[0], node.dtype)
+        if ctx.opset >= 18:
+            return str(ctx.emit("Mish", [x], output=ctx.name(node)))
+        return str(ctx.emit("Mul", [x, ctx.emit("Tanh", [ctx.emit("Softplus", [x])])], output=ctx.name(node)))
+
 
 class LogSoftmax(Op):
     """``a - logsumexp(a)`` along ``axis``, shifted by the max so it never overflows."""
@@ -562,6 +569,10 @@ class _Variadic(Elementwise):
             y = cls()(y, b, name=ctx.name() if k == len(operands) - 1 else ctx.name(str(k)))
         return [y]
 
+    def kernel(self, node: Node) -> Any:
+        """None: numpy 2.4 deprecates ``np.maximum(a, b, out)`` with ``out`` positional, as kernels are called."""
+        return None
+
 
 class Maximum(_Variadic):
     """``np.maximum(a, b)``: NaN wins, as in ONNX's ``Max``."""
@@ -601,9 +612,9 @@ class Mod(Elementwise):
         """No fast path: the ufunc depends on ``fmod``, and zero divisors must stay silent."""
         return None
 
-    def infer(self, a: Spec, b: Spec) -> Spec:
+    def infer(self, *specs: Spec) -> Spec:
         """Broadcast shapes; numpy's dtype."""
-        return Spec(broadcast_shapes(a.shape, b.shape), ufunc_dtype(np.fmod if self.fmod else np.mod, a, b))
+        return Spec(broadcast_shapes(*(s.shape for s in specs)), ufunc_dtype(np.fmod if self.fmod else np.mod, *specs))
 
     def onnx_attributes(self, node: Node) -> dict[str, Any]:
         """``fmod`` (ONNX requires 1 for floats, where both agree with numpy's ``fmod``)."""

@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import ShapeError
 from ..node import Node
 from ..op import Op
-from ..errors import ShapeError
 from ..shapes import Spec, broadcast_shapes, normalize_axes, reduce_shape, result_dtype
 from .layout import int_or_ints
 
@@ -315,8 +315,11 @@ class CumSum(Op):
         axis = self.axis % max(x.ndim, 1)
         work = np.flip(x, axis) if self.reverse else x
         y = np.cumsum(_widened(work), axis=axis, dtype=None if x.dtype == _FLOAT16 else x.dtype)
-        if self.exclusive:
-            y = np.subtract(y, _widened(work), dtype=y.dtype)
+        n = y.shape[axis] if y.ndim else 0
+        if self.exclusive and n:
+            # Shifted by one (a leading 0), not y - x: exact for floats too.
+            head = np.zeros_like(np.take(y, [0], axis=axis))
+            y = np.concatenate([head, np.take(y, np.arange(n - 1), axis=axis)], axis=axis)
         y = np.flip(y, axis) if self.reverse else y
         return np.ascontiguousarray(y).astype(x.dtype, copy=False)
 
@@ -399,7 +402,7 @@ class TopK(Op):
         ctx.nodes.append(ctx.onnx.helper.make_node(
             "TopK", [ctx.operand(node.inputs[0]), k], outputs, name=name, axis=self.axis, largest=int(self.largest),
             sorted=1))
-        return name
+        return str(name)
 
     @classmethod
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
@@ -459,11 +462,7 @@ class Einsum(Op):
             if dots:
                 ellipses.append(dims[len(head):len(dims) - len(tail)])
             for letter, d in named:
-                known = sizes.get(letter)
-                if letter in sizes and d is not None and known is not None and d != known and 1 not in (d, known):
-                    raise ShapeError(f"letter {letter!r} has sizes {known} and {d}")
-                if letter not in sizes or known is None or known == 1:
-                    sizes[letter] = d if (letter not in sizes or d != 1 or known is None) else known
+                sizes[letter] = _einsum_size(letter, sizes[letter], d) if letter in sizes else d
         dots_shape = broadcast_shapes(*ellipses) if ellipses else ()
         head, dots, tail = rhs.partition("...")
         if not dots:
@@ -482,6 +481,15 @@ class Einsum(Op):
     def onnx_config(cls, ctx: Any) -> dict[str, Any]:
         """``equation``."""
         return {"equation": str(ctx.attr("equation", ""))}
+
+
+def _einsum_size(letter: str, known: int | None, d: int | None) -> int | None:
+    # A letter's sizes must agree; a size 1 broadcasts, as numpy's einsum allows.
+    if known is not None and d is not None and known != d and 1 not in (known, d):
+        raise ShapeError(f"letter {letter!r} has sizes {known} and {d}")
+    if known is None or d is None:
+        return None if 1 in (known, d) or known == d else (known if d is None else d)
+    return max(known, d)
 
 
 def sum(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,  # noqa: A001

@@ -50,7 +50,7 @@ def importers() -> dict[str, Importer]:
     """ONNX op type -> importer: those registered, then the ops declaring ``onnx_type``.
 
     A built-in op's declaration wins over a user's class declaring the same type; a user's
-    op declaring a type no built-in op has (``onnx_type = "Softsign"``) is imported as itself.
+    op declaring a type no built-in op has (``onnx_type = "Shrink"``) is imported as itself.
     """
     table: dict[str, Importer] = {}
     for cls in sorted(registry.registered_ops().values(), key=lambda c: not registry.is_builtin(c)):

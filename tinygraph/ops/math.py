@@ -616,9 +616,19 @@ class Mod(Elementwise):
         """Broadcast shapes; numpy's dtype."""
         return Spec(broadcast_shapes(*(s.shape for s in specs)), ufunc_dtype(np.fmod if self.fmod else np.mod, *specs))
 
-    def onnx_attributes(self, node: Node) -> dict[str, Any]:
-        """``fmod`` (ONNX requires 1 for floats, where both agree with numpy's ``fmod``)."""
-        return {"fmod": int(self.fmod)}
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``Mod(fmod)``; ONNX's float ``Mod`` is C's ``fmod`` only, so numpy's float ``mod`` is fixed up.
+
+        ``np.mod`` takes the divisor's sign: where ``fmod``'s remainder is nonzero and its sign
+        differs from the divisor's, the divisor is added (``Where(r * b < 0, r + b, r)``).
+        """
+        a, b = (ctx.operand(i, node.dtype) for i in node.inputs)
+        if self.fmod or node.dtype.kind != "f":
+            return str(ctx.emit("Mod", [a, b], output=ctx.name(node), fmod=int(self.fmod)))
+        r = ctx.emit("Mod", [a, b], fmod=1)
+        zero = ctx.constant(np.zeros((), dtype=node.dtype), f"{ctx.name(node)}_zero")
+        flip = ctx.emit("Less", [ctx.emit("Mul", [r, b]), zero])
+        return str(ctx.emit("Where", [flip, ctx.emit("Add", [r, b]), r], output=ctx.name(node)))
 
     @classmethod
     def onnx_config(cls, ctx: Any) -> dict[str, Any]:

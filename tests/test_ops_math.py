@@ -377,6 +377,8 @@ def test_every_op_saves_loads_lists_and_draws():
     loaded = tg.loads(tg.dumps(outs))
     for got, w in zip(tg.evaluate(loaded, {"x": V}), want):
         np.testing.assert_array_equal(got, w)
+    for got, w in zip(tg.compile(outs)(V), want):  # the fast path: kernels and buffers reused in place
+        np.testing.assert_array_equal(got, w)
     listing = str(tg.Graph(outs))
     assert "gelu[approximate='tanh']" in listing and "top_k[k=2, axis=-1, largest=True, output='indices']" in listing
     dot = tg.to_dot(outs).source

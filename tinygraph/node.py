@@ -176,6 +176,19 @@ class Node:
     def __neg__(self) -> Node:
         return _apply("neg", self)
 
+    # Comparisons build bool nodes; ``==`` stays identity, since nodes are dict keys (tg.equal compares).
+    def __lt__(self, other: Any) -> Node:
+        return _apply("lt", self, other)
+
+    def __le__(self, other: Any) -> Node:
+        return _apply("le", self, other)
+
+    def __gt__(self, other: Any) -> Node:
+        return _apply("gt", self, other)
+
+    def __ge__(self, other: Any) -> Node:
+        return _apply("ge", self, other)
+
     def __pos__(self) -> Node:
         return self
 

@@ -1,4 +1,4 @@
-"""Importers of the ONNX ops that are not one tinygraph op: ``Identity``, ``Constant``, ``Gemm``.
+"""Importers of the ONNX ops that are not one tinygraph op: ``Identity``, ``Constant``, ``Gemm``, ``Sum``, ``Mean``.
 
 Every other ONNX op is imported by the tinygraph op declaring it (``onnx_type``, ``from_onnx``).
 """
@@ -62,3 +62,27 @@ def _gemm(ctx: ImportContext) -> list[Node]:
             c = ops.mul(c, _typed_scalar(beta, c), name=ctx.name("beta"))
         y = ops.add(y, c, name=ctx.name())
     return [y]
+
+
+def _added(ctx: ImportContext, operands: list[Node], last: str) -> Node:
+    # ONNX's variadic Sum as a chain of adds, the last one named ``last``.
+    if not operands:
+        raise ctx.error("needs at least one operand")
+    y = operands[0]
+    for k, b in enumerate(operands[1:], start=1):
+        y = ops.add(y, b, name=last if k == len(operands) - 1 else ctx.name(str(k)))
+    return y
+
+
+@register_importer("Sum")
+def _variadic_sum(ctx: ImportContext) -> list[Node]:
+    return [_added(ctx, ctx.operands(), ctx.name())]
+
+
+@register_importer("Mean")
+def _variadic_mean(ctx: ImportContext) -> list[Node]:
+    operands = ctx.operands()
+    if len(operands) == 1:
+        return [operands[0]]
+    total = _added(ctx, operands, ctx.name("sum"))
+    return [ops.div(total, _typed_scalar(len(operands), total), name=ctx.name())]

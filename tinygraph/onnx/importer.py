@@ -60,7 +60,7 @@ def importers() -> dict[str, Importer]:
     """ONNX op type -> importer: those registered, then the ops declaring ``onnx_type``.
 
     A built-in op's declaration wins over a user's class declaring the same type; a user's
-    op declaring a type no built-in op has (``onnx_type = "Softsign"``) is imported as itself.
+    op declaring a type no built-in op has (``onnx_type = "Shrink"``) is imported as itself.
     """
     table: dict[str, Importer] = {}
     for cls in sorted(registry.registered_ops().values(), key=lambda c: not registry.is_builtin(c)):
@@ -401,7 +401,10 @@ def _default_opset(model: onnx.ModelProto) -> int:
 
 def _onnx_result_dtype(ctx: ImportContext) -> np.dtype[Any] | None:
     # Every op imported here computes in the type of its first operand (ONNX's type variable T).
+    # Ops declaring ``onnx_own_result_dtype`` (comparisons, ArgMax, Where...) give each output its ONNX type.
     if ctx.node.op_type in ("Constant", "Cast") or not ctx.has_input(0):
+        return None
+    if getattr(getattr(ctx._loader.importers[ctx.node.op_type], "__self__", None), "onnx_own_result_dtype", False):
         return None
     return ctx._loader.node_for(ctx.node.input[0], ctx).dtype
 

@@ -94,10 +94,13 @@ class Softmax(Op):
         self.axis = int(axis)
 
     def forward(self, a: Any) -> Any:
-        """Stable softmax."""
+        """Stable softmax; float16 computed in float32 and rounded once, as onnxruntime does."""
+        x = np.asarray(a)
+        work = x.astype(np.float32) if x.dtype == np.float16 else x
         with np.errstate(under="ignore"):  # exp of a large negative shift is 0, which is the right answer
-            e = np.exp(np.subtract(a, np.max(a, axis=self.axis, keepdims=True)))
-        return np.divide(e, np.sum(e, axis=self.axis, keepdims=True))
+            e = np.exp(np.subtract(work, np.max(work, axis=self.axis, keepdims=True)))
+        y = np.divide(e, np.sum(e, axis=self.axis, keepdims=True))
+        return y.astype(np.float16) if work is not x else y
 
     def infer(self, a: Spec) -> Spec:
         """Same shape; the float dtype ``exp`` gives."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -11,8 +12,8 @@ from ..op import Op
 from ..shapes import Spec, broadcast_shapes, ufunc_dtype
 
 __all__ = [
-    "Elementwise", "Add", "Sub", "Mul", "Div", "Pow", "Neg", "Exp", "Log", "Tanh",
-    "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "tanh",
+    "Elementwise", "Add", "Sub", "Mul", "Div", "TruncDiv", "Pow", "Neg", "Exp", "Log", "Tanh",
+    "add", "sub", "mul", "div", "trunc_div", "pow", "neg", "exp", "log", "tanh",
     "subtract", "multiply", "divide", "negative", "power",
 ]
 
@@ -80,6 +81,35 @@ class Div(Elementwise):
     formula = "a / b"
     onnx_type = "Div"
 
+    @classmethod
+    def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
+        """ONNX's integer ``Div`` truncates toward zero: ``TruncDiv``, exact, with no float detour."""
+        a, b = ctx.operands()
+        op: Op = TruncDiv() if a.dtype.kind in "iu" and b.dtype.kind in "iu" else cls()
+        return [op(a, b, name=ctx.name())]
+
+
+class TruncDiv(Op):
+    """``a / b`` rounded toward zero (C's and ONNX's integer division), exact for any integers."""
+
+    kind = "trunc_div"
+    arity = 2
+    fresh_output = True
+    formula = "trunc(a / b)"
+    onnx_type = "Div"
+
+    def forward(self, a: Any, b: Any) -> Any:
+        """Floor division corrected toward zero; a zero divisor gives 0, as numpy's ``//`` does."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if np.result_type(a, b).kind == "f":
+                return np.trunc(np.true_divide(a, b))
+            q, r = np.divmod(a, b)
+            return q + ((r != 0) & ((np.less(a, 0)) ^ (np.less(b, 0)))).astype(q.dtype)
+
+    def infer(self, a: Spec, b: Spec) -> Spec:
+        """Broadcast shapes; the operands' common dtype (integers stay integers)."""
+        return Spec(broadcast_shapes(a.shape, b.shape), ufunc_dtype(np.floor_divide, a, b))
+
 
 class Pow(Elementwise):
     """``a ** b``."""
@@ -89,6 +119,27 @@ class Pow(Elementwise):
     ufunc = np.power
     formula = "a ** b"
     onnx_type = "Pow"
+
+    def forward(self, a: Any, b: Any) -> Any:
+        """``np.power``; integers to negative integer powers as ONNX computes them (truncated: 0, or +-1)."""
+        if np.result_type(a, b).kind in "iu" and np.any(np.less(b, 0)):
+            negative = np.less(b, 0)
+            y = np.power(a, np.where(negative, 0, b))
+            # 1 / a**|b| truncates to 0 unless |a| == 1; a ** -n is then a ** n (+-1). 0 ** -n gives 0.
+            unit = np.where(np.remainder(b, 2) == 0, np.ones_like(y), np.asarray(a, dtype=y.dtype))
+            return np.where(negative, np.where(np.abs(a) == 1, unit, 0), y).astype(y.dtype, copy=False)
+        return np.power(a, b)
+
+    def forward_into(self, out: Any, a: Any, b: Any) -> Any:
+        """The same, written into ``out``."""
+        if np.result_type(a, b).kind in "iu":
+            out[...] = self.forward(a, b)
+            return out
+        return np.power(a, b, out=out)
+
+    def kernel(self, node: Node) -> Any:
+        """``np.power`` for floats only: integer powers may have negative exponents."""
+        return np.power if node.dtype.kind in "fc" else None
 
 
 class Neg(Elementwise):
@@ -144,6 +195,11 @@ def mul(a: Any, b: Any, *, name: str | None = None) -> Node:
 def div(a: Any, b: Any, *, name: str | None = None) -> Node:
     """``a / b``."""
     return Div()(a, b, name=name)
+
+
+def trunc_div(a: Any, b: Any, *, name: str | None = None) -> Node:
+    """``a / b`` rounded toward zero; integers stay integers (ONNX's integer ``Div``)."""
+    return TruncDiv()(a, b, name=name)
 
 
 def pow(a: Any, b: Any, *, name: str | None = None) -> Node:  # noqa: A001

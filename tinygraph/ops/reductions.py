@@ -1,4 +1,8 @@
-"""Reductions over axes: ``sum`` and ``mean``."""
+"""Reductions over axes (``sum``, ``mean``, ``reduce_max``, ``argmax``...), ``cumsum``, ``top_k`` and ``einsum``.
+
+float16 reductions accumulate in float32 and round once, as onnxruntime does: a float16 sum of
+a few thousand values would otherwise lose most of its digits.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,28 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import ShapeError
 from ..node import Node
 from ..op import Op
-from ..shapes import Spec, normalize_axes, reduce_shape
+from ..shapes import Spec, broadcast_shapes, normalize_axes, reduce_shape, result_dtype
 from .layout import int_or_ints
 
-__all__ = ["Sum", "Mean", "sum", "mean"]
+__all__ = [
+    "Sum", "Mean", "ReduceMax", "ReduceMin", "Prod", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",
+    "ReduceLogSumExp", "ArgMax", "ArgMin", "CumSum", "TopK", "Einsum",
+    "sum", "mean", "reduce_max", "reduce_min", "prod", "reduce_l1", "reduce_l2", "reduce_sum_square",
+    "reduce_log_sum", "reduce_log_sum_exp", "argmax", "argmin", "cumsum", "top_k", "einsum",
+]
+
+_FLOAT16 = np.dtype(np.float16)
+_FLOAT32 = np.dtype(np.float32)
+_INT64 = np.dtype(np.int64)
+
+
+def _widened(a: Any) -> Any:
+    # float16 accumulates in float32 (the result is rounded back by the caller).
+    x = np.asarray(a)
+    return x.astype(_FLOAT32) if x.dtype == _FLOAT16 else x
 
 
 class _Reduction(Op):
@@ -28,13 +48,17 @@ class _Reduction(Op):
         self.keepdims = bool(keepdims)
 
     def forward(self, a: Any) -> Any:
-        """Reduce over ``axis``."""
-        return type(self).reducer(a, axis=self.axis, keepdims=self.keepdims)
+        """Reduce over ``axis`` (float16 accumulated in float32)."""
+        x = np.asarray(a)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            y = type(self).reducer(_widened(x), axis=self.axis, keepdims=self.keepdims)
+        return np.asarray(y).astype(_FLOAT16, copy=False) if x.dtype == _FLOAT16 else y
 
     def infer(self, a: Spec) -> Spec:
         """The reduced shape; numpy's accumulator dtype (e.g. int32 sums to int64)."""
         shape = reduce_shape(a.shape, self.axis, self.keepdims)
-        dtype = type(self).reducer(np.zeros(1, dtype=a.dtype)).dtype
+        with np.errstate(all="ignore"):
+            dtype = type(self).reducer(np.ones(1, dtype=a.dtype), axis=None, keepdims=False).dtype
         return Spec(shape, dtype)
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
@@ -68,6 +92,64 @@ class _Reduction(Op):
         return [cls(tuple(int(a) for a in axes) if axes else None, keepdims)(x, name=ctx.name())]
 
 
+def _extreme(fn: Any, fill: str) -> Any:
+    def reduce(a: Any, axis: Any, keepdims: bool) -> Any:
+        # An empty reduction gives the identity (-inf for max), as ONNX defines it, not an error.
+        x = np.asarray(a)
+        if x.size == 0:
+            info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype) if x.dtype.kind in "iu" else None
+            if x.dtype.kind == "f":
+                init: Any = -np.inf if fill == "low" else np.inf
+            elif info is not None:
+                init = info.min if fill == "low" else info.max
+            else:
+                init = fill != "low"
+            return fn(x, axis=axis, keepdims=keepdims, initial=init)
+        return fn(x, axis=axis, keepdims=keepdims)
+    return reduce
+
+
+def _l1(a: Any, axis: Any, keepdims: bool) -> Any:
+    return np.sum(np.abs(a), axis=axis, keepdims=keepdims, dtype=_sum_dtype(a))
+
+
+def _sum_square(a: Any, axis: Any, keepdims: bool) -> Any:
+    return np.sum(np.multiply(a, a), axis=axis, keepdims=keepdims, dtype=_sum_dtype(a))
+
+
+def _l2(a: Any, axis: Any, keepdims: bool) -> Any:
+    x = np.asarray(a)
+    y = np.sqrt(_sum_square(x, axis, keepdims))
+    # ONNX's ReduceL2 keeps an integer operand's type (the root truncated).
+    return y.astype(x.dtype) if x.dtype.kind in "iub" else y
+
+
+def _log_sum(a: Any, axis: Any, keepdims: bool) -> Any:
+    x = np.asarray(a)
+    y = np.log(np.sum(x, axis=axis, keepdims=keepdims, dtype=_sum_dtype(x)))
+    return y.astype(x.dtype) if x.dtype.kind in "iub" else y
+
+
+def _log_sum_exp(a: Any, axis: Any, keepdims: bool) -> Any:
+    x = np.asarray(a)
+    work = x.astype(np.float64) if x.dtype.kind in "iub" else x
+    if work.size == 0:
+        y = np.log(np.sum(np.exp(work), axis=axis, keepdims=keepdims))
+    else:
+        # Shifted by the max so that exp never overflows; an all -inf slice keeps the max as its shift's fix.
+        m = np.max(work, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        y = np.log(np.sum(np.exp(work - m), axis=axis, keepdims=True)) + m
+        if not keepdims:
+            y = np.squeeze(y, axis=axis if axis is not None else tuple(range(x.ndim)))
+    return y.astype(x.dtype) if x.dtype.kind in "iub" else y
+
+
+def _sum_dtype(a: Any) -> Any:
+    # ONNX's sum-like reductions keep the operand's type; numpy would widen int32 to int64.
+    return np.asarray(a).dtype
+
+
 class Sum(_Reduction):
     """``np.sum(a, axis, keepdims=...)``."""
 
@@ -84,6 +166,332 @@ class Mean(_Reduction):
     onnx_axes_input_since = 18
 
 
+class ReduceMax(_Reduction):
+    """``np.max(a, axis, keepdims=...)``; an empty reduction gives the dtype's lowest value (-inf)."""
+
+    kind = "reduce_max"
+    reducer = staticmethod(_extreme(np.max, "low"))
+    onnx_type = "ReduceMax"
+    onnx_axes_input_since = 18
+
+
+class ReduceMin(_Reduction):
+    """``np.min(a, axis, keepdims=...)``; an empty reduction gives the dtype's highest value (inf)."""
+
+    kind = "reduce_min"
+    reducer = staticmethod(_extreme(np.min, "high"))
+    onnx_type = "ReduceMin"
+    onnx_axes_input_since = 18
+
+
+class Prod(_Reduction):
+    """``np.prod(a, axis, keepdims=...)``."""
+
+    reducer = np.prod
+    onnx_type = "ReduceProd"
+    onnx_axes_input_since = 18
+
+
+class ReduceL1(_Reduction):
+    """``sum(|a|)`` over ``axis``, in ``a``'s dtype."""
+
+    kind = "reduce_l1"
+    reducer = staticmethod(_l1)
+    onnx_type = "ReduceL1"
+    onnx_axes_input_since = 18
+
+
+class ReduceL2(_Reduction):
+    """``sqrt(sum(a ** 2))`` over ``axis``, in ``a``'s dtype."""
+
+    kind = "reduce_l2"
+    reducer = staticmethod(_l2)
+    onnx_type = "ReduceL2"
+    onnx_axes_input_since = 18
+
+
+class ReduceSumSquare(_Reduction):
+    """``sum(a ** 2)`` over ``axis``, in ``a``'s dtype."""
+
+    kind = "reduce_sum_square"
+    reducer = staticmethod(_sum_square)
+    onnx_type = "ReduceSumSquare"
+    onnx_axes_input_since = 18
+
+
+class ReduceLogSum(_Reduction):
+    """``log(sum(a))`` over ``axis``."""
+
+    kind = "reduce_log_sum"
+    reducer = staticmethod(_log_sum)
+    onnx_type = "ReduceLogSum"
+    onnx_axes_input_since = 18
+
+
+class ReduceLogSumExp(_Reduction):
+    """``log(sum(exp(a)))`` over ``axis``, shifted by the max so that it never overflows."""
+
+    kind = "reduce_log_sum_exp"
+    reducer = staticmethod(_log_sum_exp)
+    onnx_type = "ReduceLogSumExp"
+    onnx_axes_input_since = 18
+
+
+class _ArgExtreme(Op):
+    arity = 1
+    fresh_output = True
+    finder: ClassVar[Any]
+    onnx_own_result_dtype: ClassVar[bool] = True
+
+    def __init__(self, axis: int = 0, keepdims: bool = False, select_last_index: bool = False) -> None:
+        self.axis = int(axis)
+        self.keepdims = bool(keepdims)
+        self.select_last_index = bool(select_last_index)
+
+    def forward(self, a: Any) -> Any:
+        """The index of the first extreme along ``axis`` (the last with ``select_last_index``), int64."""
+        x = np.asarray(a)
+        if not self.select_last_index:
+            return type(self).finder(x, axis=self.axis, keepdims=self.keepdims).astype(_INT64, copy=False)
+        last = x.shape[self.axis] - 1
+        flipped = type(self).finder(np.flip(x, self.axis), axis=self.axis, keepdims=self.keepdims)
+        return (last - flipped).astype(_INT64, copy=False)
+
+    def infer(self, a: Spec) -> Spec:
+        """The shape reduced over ``axis``; int64."""
+        if a.ndim == 0:
+            raise ShapeError(f"{self.kind} needs an operand of at least one dimension")
+        axis = normalize_axes(self.axis, a.ndim)[0]
+        if a.shape[axis] == 0:
+            raise ShapeError(f"{self.kind} of an empty axis {self.axis}")
+        return Spec(reduce_shape(a.shape, axis, self.keepdims), _INT64)
+
+    def onnx_attributes(self, node: Node) -> dict[str, Any]:
+        """``axis``, ``keepdims``, ``select_last_index``."""
+        extra = {"select_last_index": 1} if self.select_last_index else {}
+        return {"axis": self.axis, "keepdims": int(self.keepdims), **extra}
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``ArgMax``/``ArgMin`` of the operand as it is."""
+        return str(ctx.emit(type(self).onnx_type, [ctx.operand(node.inputs[0])], output=ctx.name(node),
+                            **self.onnx_attributes(node)))
+
+    @classmethod
+    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
+        """``axis`` (0), ``keepdims`` (1), ``select_last_index`` (0)."""
+        return {"axis": ctx.int_attr("axis", 0), "keepdims": bool(ctx.int_attr("keepdims", 1)),
+                "select_last_index": bool(ctx.int_attr("select_last_index", 0))}
+
+
+class ArgMax(_ArgExtreme):
+    """``np.argmax(a, axis, keepdims=...)`` as int64; ties go to the first index unless ``select_last_index``."""
+
+    finder = np.argmax
+    onnx_type = "ArgMax"
+
+
+class ArgMin(_ArgExtreme):
+    """``np.argmin(a, axis, keepdims=...)`` as int64; ties go to the first index unless ``select_last_index``."""
+
+    finder = np.argmin
+    onnx_type = "ArgMin"
+
+
+class CumSum(Op):
+    """Running sums along ``axis``; ``exclusive`` leaves each element out, ``reverse`` sums from the end."""
+
+    arity = 1
+    fresh_output = True
+    onnx_type = "CumSum"
+
+    def __init__(self, axis: int = 0, exclusive: bool = False, reverse: bool = False) -> None:
+        self.axis = int(axis)
+        self.exclusive = bool(exclusive)
+        self.reverse = bool(reverse)
+
+    def forward(self, a: Any) -> Any:
+        """``np.cumsum`` in ``a``'s dtype (float16 accumulated in float32), shifted and flipped as asked."""
+        x = np.asarray(a)
+        axis = self.axis % max(x.ndim, 1)
+        work = np.flip(x, axis) if self.reverse else x
+        y = np.cumsum(_widened(work), axis=axis, dtype=None if x.dtype == _FLOAT16 else x.dtype)
+        n = y.shape[axis] if y.ndim else 0
+        if self.exclusive and n:
+            # Shifted by one (a leading 0), not y - x: exact for floats too.
+            head = np.zeros_like(np.take(y, [0], axis=axis))
+            y = np.concatenate([head, np.take(y, np.arange(n - 1), axis=axis)], axis=axis)
+        y = np.flip(y, axis) if self.reverse else y
+        return np.ascontiguousarray(y).astype(x.dtype, copy=False)
+
+    def infer(self, a: Spec) -> Spec:
+        """Same shape and dtype."""
+        if a.ndim == 0:
+            raise ShapeError("cumsum needs an operand of at least one dimension")
+        normalize_axes(self.axis, a.ndim)
+        return Spec(a.shape, a.dtype)
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``CumSum(x, axis)`` with the axis as a constant."""
+        axis = ctx.constant(np.array(self.axis, dtype=np.int64), f"{ctx.name(node)}_axis")
+        extra = {k: 1 for k in ("exclusive", "reverse") if getattr(self, k)}
+        return str(ctx.emit("CumSum", [ctx.operand(node.inputs[0]), axis], output=ctx.name(node), **extra))
+
+    @classmethod
+    def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
+        """The axis must be known at load time."""
+        axis = int(ctx.static(1, "axis").reshape(-1)[0])
+        op = cls(axis, bool(ctx.int_attr("exclusive", 0)), bool(ctx.int_attr("reverse", 0)))
+        return [op(ctx.input(0), name=ctx.name())]
+
+
+class TopK(Op):
+    """The ``k`` largest (or smallest) values along ``axis``, sorted; ``output`` picks values or indices.
+
+    ``top_k`` returns both nodes. Ties keep the lower index first, as ONNX specifies.
+    """
+
+    kind = "top_k"
+    arity = 1
+    fresh_output = True
+    onnx_type = "TopK"
+    onnx_own_result_dtype: ClassVar[bool] = True
+
+    def __init__(self, k: int, axis: int = -1, largest: bool = True, output: str = "values") -> None:
+        if output not in ("values", "indices"):
+            raise ValueError(f"TopK: output must be 'values' or 'indices', not {output!r}")
+        if int(k) < 0:
+            raise ValueError(f"TopK: k must be >= 0, got {k}")
+        self.k = int(k)
+        self.axis = int(axis)
+        self.largest = bool(largest)
+        self.output = output
+
+    def forward(self, a: Any) -> Any:
+        """A stable sort along ``axis``, the first ``k`` kept."""
+        x = np.asarray(a)
+        axis = self.axis % x.ndim
+        if self.largest:
+            # Descending with ties by lower index: sort the flipped array ascending (stable), reverse it.
+            n = x.shape[axis]
+            order = np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
+            order = (n - 1) - order
+        else:
+            order = np.argsort(x, axis=axis, kind="stable")
+        idx = np.take(order, np.arange(self.k), axis=axis)
+        if self.output == "indices":
+            return idx.astype(_INT64, copy=False)
+        return np.take_along_axis(x, idx, axis=axis)
+
+    def infer(self, a: Spec) -> Spec:
+        """``a``'s shape with ``k`` along ``axis``; the values' dtype, or int64 for indices."""
+        if a.ndim == 0:
+            raise ShapeError("top_k needs an operand of at least one dimension")
+        axis = normalize_axes(self.axis, a.ndim)[0]
+        n = a.shape[axis]
+        if n is not None and self.k > n:
+            raise ShapeError(f"k={self.k} is more than the {n} values along axis {self.axis}")
+        shape = tuple(self.k if i == axis else d for i, d in enumerate(a.shape))
+        return Spec(shape, _INT64 if self.output == "indices" else a.dtype)
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``TopK(x, K)``; the node's tensor is the ONNX node's values or indices output."""
+        k = ctx.constant(np.array([self.k], dtype=np.int64), f"{ctx.name(node)}_k")
+        name = ctx.name(node)
+        other = ctx.fresh(f"{name}_{'indices' if self.output == 'values' else 'values'}")
+        outputs = [name, other] if self.output == "values" else [other, name]
+        ctx.nodes.append(ctx.onnx.helper.make_node(
+            "TopK", [ctx.operand(node.inputs[0]), k], outputs, name=name, axis=self.axis, largest=int(self.largest),
+            sorted=1))
+        return str(name)
+
+    @classmethod
+    def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
+        """Values and indices; ``K`` from the attribute (opset < 10) or a value known at load time."""
+        x = ctx.input(0)
+        k = ctx.int_attr("k", 0) if ctx.opset < 10 else int(ctx.static(1, "K").reshape(-1)[0])
+        axis, largest = ctx.int_attr("axis", -1), bool(ctx.int_attr("largest", 1))
+        outputs = list(ctx.node.output) + ["", ""]
+        return [cls(k, axis, largest, "values")(x, name=outputs[0] or ctx.name("values")),
+                cls(k, axis, largest, "indices")(x, name=outputs[1] or ctx.name("indices"))]
+
+
+class Einsum(Op):
+    """``np.einsum(equation, *operands)``: products summed over the letters the output leaves out."""
+
+    arity = None
+    fresh_output = True
+    onnx_type = "Einsum"
+
+    def __init__(self, equation: str) -> None:
+        self.equation = str(equation).replace(" ", "")
+
+    def forward(self, *operands: Any) -> Any:
+        """``np.einsum`` (float16 accumulated in float32), always a new array."""
+        arrays = [np.asarray(o) for o in operands]
+        half = any(a.dtype == _FLOAT16 for a in arrays)
+        y = np.einsum(self.equation, *(_widened(a) for a in arrays), optimize=len(arrays) > 2)
+        return np.array(y, dtype=_FLOAT16 if half else None, copy=True)
+
+    def _terms(self, n: int) -> tuple[list[str], str]:
+        lhs, arrow, rhs = self.equation.partition("->")
+        terms = lhs.split(",")
+        if len(terms) != n:
+            raise ShapeError(f"equation {self.equation!r} has {len(terms)} operand term(s), got {n} operand(s)")
+        letters = "".join(terms).replace("...", "")
+        if not all(c.isalpha() for c in letters + rhs.replace("...", "")):
+            raise ShapeError(f"equation {self.equation!r} has characters other than letters, ',', '->' and '...'")
+        if not arrow:
+            once = sorted(c for c in set(letters) if letters.count(c) == 1)
+            rhs = ("..." if "..." in lhs else "") + "".join(once)
+        return terms, rhs
+
+    def infer(self, *specs: Spec) -> Spec:
+        """Each letter's size from the operands (``...`` broadcast); numpy's result dtype."""
+        terms, rhs = self._terms(len(specs))
+        sizes: dict[str, int | None] = {}
+        ellipses: list[tuple[int | None, ...]] = []
+        for term, spec in zip(terms, specs):
+            head, dots, tail = term.partition("...")
+            if not dots:
+                head, tail = term, ""
+            fixed = len(head) + len(tail)
+            if (len(spec.shape) != fixed) if not dots else (len(spec.shape) < fixed):
+                raise ShapeError(f"term {term!r} does not fit an operand of {spec.ndim} dimension(s)")
+            dims = spec.shape
+            named = list(zip(head, dims[:len(head)])) + list(zip(tail, dims[len(dims) - len(tail):]))
+            if dots:
+                ellipses.append(dims[len(head):len(dims) - len(tail)])
+            for letter, d in named:
+                sizes[letter] = _einsum_size(letter, sizes[letter], d) if letter in sizes else d
+        dots_shape = broadcast_shapes(*ellipses) if ellipses else ()
+        head, dots, tail = rhs.partition("...")
+        if not dots:
+            head, tail = rhs, ""
+        for letter in head + tail:
+            if letter not in sizes:
+                raise ShapeError(f"output letter {letter!r} is in no operand's term")
+        shape = tuple(sizes[c] for c in head) + (dots_shape if dots else ()) + tuple(sizes[c] for c in tail)
+        return Spec(shape, result_dtype(*specs))
+
+    def onnx_attributes(self, node: Node) -> dict[str, Any]:
+        """``equation``."""
+        return {"equation": self.equation}
+
+    @classmethod
+    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
+        """``equation``."""
+        return {"equation": str(ctx.attr("equation", ""))}
+
+
+def _einsum_size(letter: str, known: int | None, d: int | None) -> int | None:
+    # A letter's sizes must agree; a size 1 broadcasts, as numpy's einsum allows.
+    if known is not None and d is not None and known != d and 1 not in (known, d):
+        raise ShapeError(f"letter {letter!r} has sizes {known} and {d}")
+    if known is None or d is None:
+        return None if 1 in (known, d) or known == d else (known if d is None else d)
+    return max(known, d)
+
+
 def sum(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,  # noqa: A001
         name: str | None = None) -> Node:
     """``np.sum(a, axis, keepdims=keepdims)``."""
@@ -94,3 +502,82 @@ def mean(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False
          name: str | None = None) -> Node:
     """``np.mean(a, axis, keepdims=keepdims)``."""
     return Mean(axis, keepdims)(a, name=name)
+
+
+def reduce_max(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+               name: str | None = None) -> Node:
+    """``np.max(a, axis, keepdims=keepdims)``."""
+    return ReduceMax(axis, keepdims)(a, name=name)
+
+
+def reduce_min(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+               name: str | None = None) -> Node:
+    """``np.min(a, axis, keepdims=keepdims)``."""
+    return ReduceMin(axis, keepdims)(a, name=name)
+
+
+def prod(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+         name: str | None = None) -> Node:
+    """``np.prod(a, axis, keepdims=keepdims)``."""
+    return Prod(axis, keepdims)(a, name=name)
+
+
+def reduce_l1(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+              name: str | None = None) -> Node:
+    """``sum(|a|)`` over ``axis``."""
+    return ReduceL1(axis, keepdims)(a, name=name)
+
+
+def reduce_l2(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+              name: str | None = None) -> Node:
+    """``sqrt(sum(a ** 2))`` over ``axis``."""
+    return ReduceL2(axis, keepdims)(a, name=name)
+
+
+def reduce_sum_square(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+                      name: str | None = None) -> Node:
+    """``sum(a ** 2)`` over ``axis``."""
+    return ReduceSumSquare(axis, keepdims)(a, name=name)
+
+
+def reduce_log_sum(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+                   name: str | None = None) -> Node:
+    """``log(sum(a))`` over ``axis``."""
+    return ReduceLogSum(axis, keepdims)(a, name=name)
+
+
+def reduce_log_sum_exp(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+                       name: str | None = None) -> Node:
+    """``log(sum(exp(a)))`` over ``axis``, computed stably."""
+    return ReduceLogSumExp(axis, keepdims)(a, name=name)
+
+
+def argmax(a: Any, axis: int = 0, keepdims: bool = False, select_last_index: bool = False, *,
+           name: str | None = None) -> Node:
+    """The index (int64) of the largest value along ``axis``; ties: the first, or the last."""
+    return ArgMax(axis, keepdims, select_last_index)(a, name=name)
+
+
+def argmin(a: Any, axis: int = 0, keepdims: bool = False, select_last_index: bool = False, *,
+           name: str | None = None) -> Node:
+    """The index (int64) of the smallest value along ``axis``; ties: the first, or the last."""
+    return ArgMin(axis, keepdims, select_last_index)(a, name=name)
+
+
+def cumsum(a: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False, *,
+           name: str | None = None) -> Node:
+    """Running sums along ``axis`` in ``a``'s dtype; ``exclusive`` and ``reverse`` as in ONNX."""
+    return CumSum(axis, exclusive, reverse)(a, name=name)
+
+
+def top_k(a: Any, k: int, axis: int = -1, largest: bool = True, *,
+          name: str | None = None) -> tuple[Node, Node]:
+    """The ``k`` largest (``largest=False``: smallest) values along ``axis`` and their int64 indices."""
+    values = TopK(k, axis, largest, "values")(a, name=name)
+    indices = TopK(k, axis, largest, "indices")(a, name=None if name is None else f"{name}_indices")
+    return values, indices
+
+
+def einsum(equation: str, *operands: Any, name: str | None = None) -> Node:
+    """``np.einsum(equation, *operands)``."""
+    return Einsum(equation)(*operands, name=name)

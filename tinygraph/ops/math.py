@@ -1,0 +1,908 @@
+"""Elementwise math beyond arithmetic: activations of CNNs and transformers, rounding, trigonometry.
+
+Float functions keep their operand's float dtype (integers give float64, as numpy's ``exp``);
+float16 is computed in float32 and rounded once, as onnxruntime does, so that a float16 graph is
+as accurate as its dtype allows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.special import erf as _erf  # type: ignore[import-untyped]
+
+from ..errors import ShapeError
+from ..node import Node
+from ..op import Op, constant
+from ..shapes import Spec, broadcast_shapes, normalize_axes, ufunc_dtype
+from .elementwise import Elementwise
+from .layout import cast, reshape
+
+__all__ = [
+    "Gelu", "Erf", "Sqrt", "Abs", "Reciprocal", "Clip", "LeakyReLU", "HardSigmoid", "HardSwish", "LogSoftmax",
+    "Elu", "Selu", "Celu", "Softsign", "Mish", "PReLU", "Maximum", "Minimum", "Mod", "Floor", "Ceil", "Round",
+    "Sign", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "CastLike",
+    "gelu", "erf", "sqrt", "abs", "reciprocal", "clip", "leaky_relu", "hard_sigmoid", "hard_swish", "log_softmax",
+    "elu", "selu", "celu", "softsign", "mish", "prelu", "maximum", "minimum", "mod", "floor", "ceil", "round",
+    "sign", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "cast_like",
+]
+
+_FLOAT16 = np.dtype(np.float16)
+_FLOAT32 = np.dtype(np.float32)
+
+
+def float_dtype(a: Spec) -> np.dtype[Any]:
+    """The float dtype a float function of ``a`` gives: ``a``'s own, float64 for integers."""
+    return ufunc_dtype(np.exp, a)
+
+
+def _working(a: Any) -> tuple[Any, np.dtype[Any]]:
+    # The array to compute on (float16 widened to float32) and the dtype of the result.
+    x = np.asarray(a)
+    out = np.dtype(np.exp.resolve_dtypes((x.dtype, None))[-1])
+    return x.astype(_FLOAT32 if out == _FLOAT16 else out, copy=False), out
+
+
+class _FloatFunction(Op):
+    """A float function applied elementwise: ``compute`` on the working dtype, rounded once."""
+
+    arity = 1
+    fresh_output = True
+    neuron_role: ClassVar[str | None] = "activation"
+
+    def compute(self, x: Any) -> Any:
+        """The function on a float32 or float64 array."""
+        raise NotImplementedError
+
+    def forward(self, a: Any) -> Any:
+        """``compute`` in float32 for float16 operands, else in the operand's float dtype."""
+        x, out = _working(a)
+        with np.errstate(over="ignore", under="ignore"):
+            return np.asarray(self.compute(x)).astype(out, copy=False)
+
+    def infer(self, a: Spec) -> Spec:
+        """Same shape; the float dtype ``exp`` gives."""
+        return Spec(a.shape, float_dtype(a))
+
+    def _typed(self, x: Any, value: float) -> Any:
+        return x.dtype.type(value)
+
+
+class Gelu(_FloatFunction):
+    """``x * Phi(x)``: exact with erf, or the tanh approximation (``approximate="tanh"``)."""
+
+    torch_module = "GELU"
+    onnx_type = "Gelu"
+
+    def __init__(self, approximate: str = "none") -> None:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"Gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
+        self.approximate = approximate
+
+    def compute(self, x: Any) -> Any:
+        """``0.5 x (1 + erf(x / sqrt 2))`` or ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
+        half = self._typed(x, 0.5)
+        if self.approximate == "tanh":
+            inner = self._typed(x, math.sqrt(2 / math.pi)) * (x + self._typed(x, 0.044715) * x * x * x)
+            return half * x * (1 + np.tanh(inner))
+        return half * x * (1 + _erf(x * self._typed(x, 1 / math.sqrt(2))))
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> Gelu:
+        """``torch.nn.GELU(approximate=...)``."""
+        return cls(module.approximate)
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``Gelu`` from opset 20; before, its formula in Erf (or Tanh), Mul and Add nodes."""
+        x = ctx.operand(node.inputs[0], node.dtype)
+        if ctx.opset >= 20:
+            return str(ctx.emit("Gelu", [x], output=ctx.name(node), approximate=self.approximate))
+        name = ctx.name(node)
+
+        def c(value: float) -> str:
+            return str(ctx.constant(np.asarray(value, dtype=node.dtype), f"{name}_c"))
+
+        if self.approximate == "tanh":
+            cube = ctx.emit("Mul", [ctx.emit("Mul", [x, x]), x])
+            inner = ctx.emit("Add", [x, ctx.emit("Mul", [cube, c(0.044715)])])
+            t = ctx.emit("Tanh", [ctx.emit("Mul", [inner, c(math.sqrt(2 / math.pi))])])
+        else:
+            t = ctx.emit("Erf", [ctx.emit("Mul", [x, c(1 / math.sqrt(2))])])
+        half_x = ctx.emit("Mul", [x, c(0.5)])
+        return str(ctx.emit("Mul", [half_x, ctx.emit("Add", [t, c(1.0)])], output=name))
+
+    @classmethod
+    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
+        """``approximate``."""
+        return {"approximate": str(ctx.attr("approximate", "none"))}
+
+
+class Erf(_FloatFunction):
+    """The error function, ``scipy.special.erf``."""
+
+    neuron_role = None
+    onnx_type = "Erf"
+
+    def compute(self, x: Any) -> Any:
+        """``scipy.special.erf``."""
+        return _erf(x)
+
+
+class LeakyReLU(_FloatFunction):
+    """``x`` where positive, else ``alpha * x``."""
+
+    kind = "leaky_relu"
+    torch_module = "LeakyReLU"
+    onnx_type = "LeakyRelu"
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        self.alpha = float(alpha)
+
+    def compute(self, x: Any) -> Any:
+        """``np.where(x >= 0, x, alpha * x)``."""
+        return np.where(x >= 0, x, x * self._typed(x, self.alpha))
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> LeakyReLU:
+        """``torch.nn.LeakyReLU(negative_slope)``."""
+        return cls(module.negative_slope)
+
+    def onnx_attributes(self, node: Node) -> dict[str, Any]:
+        """``alpha``."""
+        return {"alpha": self.alpha}
+
+    @classmethod
+    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
+        """``alpha`` (default 0.01)."""
+        return {"alpha": ctx.float_attr("alpha", 0.01)}
+
+
+class HardSigmoid(_FloatFunction):
+    """``clip(alpha * x + beta, 0, 1)``; ONNX's defaults (torch's ``Hardsigmoid`` is alpha 1/6)."""
+
+    kind = "hard_sigmoid"
+    torch_module = "Hardsigmoid"
+    onnx_type = "HardSigmoid"
+
+    def __init__(self, alpha: float = 0.2, beta: float = 0.5) -> None:
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+
+    def compute(self, x: Any) -> Any:
+        """``np.clip(alpha * x + beta, 0, 1)``."""
+        return np.clip(x * self._typed(x, self.alpha) + self._typed(x, self.beta), 0, 1)
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> HardSigmoid:
+        """``torch.nn.Hardsigmoid()``: ``relu6(x + 3) / 6``."""
+        return cls(1 / 6, 0.5)
+
+    def onnx_attributes(self, node: Node) -> dict[str, Any]:
+        """``alpha``, ``beta``."""
+        return {"alpha": self.alpha, "beta": self.beta}
+
+    @classmethod
+    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
+        """``alpha`` (0.2), ``beta`` (0.5)."""
+        return {"alpha": ctx.float_attr("alpha", 0.2), "beta": ctx.float_attr("beta", 0.5)}
+
+
+class HardSwish(_FloatFunction):
+    """``x * clip(x / 6 + 1/2, 0, 1)``."""
+
+    kind = "hard_swish"
+    torch_module = "Hardswish"
+    onnx_type = "HardSwish"
+
+    def compute(self, x: Any) -> Any:
+        """``x * np.clip(x / 6 + 0.5, 0, 1)``."""
+        return x * np.clip(x * self._typed(x, 1 / 6) + self._typed(x, 0.5), 0, 1)
+
+
+class Elu(_FloatFunction):
+    """``x`` where positive, else ``alpha * (exp(x) - 1)``."""
+
+    torch_module = "ELU"
+    onnx_type = "Elu"
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        self.alpha = float(alpha)
+
+    def compute(self, x: Any) -> Any:
+        """``np.where(x > 0, x, alpha * expm1(x))``."""
+        return np.where(x > 0, x, self._typed(x, self.alpha) * np.expm1(np.minimum(x, 0)))
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> Elu:
+        """``torch.nn.ELU(alpha)``."""
+        return cls(module.alpha)
+
+    def onnx_attributes(self, node: Node) -> dict[str, Any]:
+        """``alpha``."""
+        return {"alpha": self.alpha}
+
+    @classmethod
+    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
+        """``alpha`` (1.0)."""
+        return {"alpha": ctx.float_attr("alpha", 1.0)}
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_GAMMA = 1.0507009873554804934193349852946
+
+
+class Selu(_FloatFunction):
+    """``gamma * (x where positive, else alpha * (exp(x) - 1))``; defaults from the SELU paper."""
+
+    torch_module = "SELU"
+    onnx_type = "Selu"
+
+    def __init__(self, alpha: float = _SELU_ALPHA, gamma: float = _SELU_GAMMA) -> None:
+        self.alpha = float(alpha)
+        self.gamma = float(gamma)
+
+    def compute(self, x: Any) -> Any:
+        """``gamma * np.where(x > 0, x, alpha * expm1(x))``."""
+        neg = self._typed(x, self.alpha) * np.expm1(np.minimum(x, 0))
+        return self._typed(x, self.gamma) * np.where(x > 0, x, neg)
+
+    def onnx_attributes(self, node: Node) -> dict[str, Any]:
+        """``alpha``, ``gamma``."""
+        return {"alpha": self.alpha, "gamma": self.gamma}
+
+    @classmethod
+    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
+        """``alpha``, ``gamma`` (ONNX's float32 defaults)."""
+        return {"alpha": ctx.float_attr("alpha", 1.67326319217681884765625),
+                "gamma": ctx.float_attr("gamma", 1.05070102214813232421875)}
+
+
+class Celu(_FloatFunction):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+
+    torch_module = "CELU"
+    onnx_type = "Celu"
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        if alpha == 0:
+            raise ValueError("Celu: alpha must not be 0")
+        self.alpha = float(alpha)
+
+    def compute(self, x: Any) -> Any:
+        """The formula, with ``expm1``."""
+        alpha = self._typed(x, self.alpha)
+        return np.maximum(x, 0) + np.minimum(0, alpha * np.expm1(np.minimum(x, 0) / alpha))
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> Celu:
+        """``torch.nn.CELU(alpha)``."""
+        return cls(module.alpha)
+
+    def onnx_attributes(self, node: Node) -> dict[str, Any]:
+        """``alpha``."""
+        return {"alpha": self.alpha}
+
+    @classmethod
+    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
+        """``alpha`` (1.0)."""
+        return {"alpha": ctx.float_attr("alpha", 1.0)}
+
+
+class Softsign(_FloatFunction):
+    """``x / (1 + |x|)``."""
+
+    torch_module = "Softsign"
+    onnx_type = "Softsign"
+
+    def compute(self, x: Any) -> Any:
+        """The formula."""
+        return x / (1 + np.abs(x))
+
+
+class Mish(_FloatFunction):
+    """``x * tanh(softplus(x))``."""
+
+    torch_module = "Mish"
+    onnx_type = "Mish"
+
+    def compute(self, x: Any) -> Any:
+        """``x * tanh(logaddexp(0, x))``."""
+        return x * np.tanh(np.logaddexp(0, x))
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``Mish`` from opset 18; before, ``x * Tanh(Softplus(x))``."""
+        x = ctx.operand(node.inputs[0], node.dtype)
+        if ctx.opset >= 18:
+            return str(ctx.emit("Mish", [x], output=ctx.name(node)))
+        return str(ctx.emit("Mul", [x, ctx.emit("Tanh", [ctx.emit("Softplus", [x])])], output=ctx.name(node)))
+
+
+class LogSoftmax(Op):
+    """``a - logsumexp(a)`` along ``axis``, shifted by the max so it never overflows."""
+
+    kind = "log_softmax"
+    arity = 1
+    fresh_output = True
+    neuron_role = "activation"
+    torch_module = "LogSoftmax"
+    onnx_type = "LogSoftmax"
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = int(axis)
+
+    def forward(self, a: Any) -> Any:
+        """Stable log-softmax; float16 computed in float32."""
+        x, out = _working(a)
+        shifted = x - np.max(x, axis=self.axis, keepdims=True)
+        with np.errstate(under="ignore", divide="ignore"):
+            return (shifted - np.log(np.sum(np.exp(shifted), axis=self.axis, keepdims=True))).astype(out, copy=False)
+
+    def infer(self, a: Spec) -> Spec:
+        """Same shape; the float dtype ``exp`` gives."""
+        normalize_axes(self.axis, a.ndim)
+        return Spec(a.shape, float_dtype(a))
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> LogSoftmax:
+        """``torch.nn.LogSoftmax(dim)``; a missing ``dim`` is refused (torch guesses it from the rank)."""
+        if module.dim is None:
+            raise ValueError("give it an explicit dim: torch picks one from the input's rank")
+        return cls(int(module.dim))
+
+    def onnx_attributes(self, node: Node) -> dict[str, Any]:
+        """``axis``."""
+        return {"axis": self.axis}
+
+    @classmethod
+    def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
+        """Opset 13's per-axis form, or the older one over all axes from ``axis`` on (flattened)."""
+        x = ctx.input(0)
+        if ctx.opset >= 13:
+            return [cls(ctx.int_attr("axis", -1))(x, name=ctx.name())]
+        if x.ndim == 0:
+            raise ctx.error("log-softmax of a scalar")
+        axis = ctx.int_attr("axis", 1)
+        if not -x.ndim <= axis < x.ndim:
+            raise ctx.error(f"axis {axis} is out of range for rank {x.ndim}")
+        axis %= x.ndim
+        if axis == x.ndim - 1:
+            return [cls(-1)(x, name=ctx.name())]
+        inner = x.shape[axis:]
+        if any(d is None for d in inner) or sum(d is None for d in x.shape) > 1:
+            raise ctx.error(f"opset-{ctx.opset} LogSoftmax over axes {axis}.. of a {x.shape} input needs "
+                            "those sizes known (and at most one unknown dim) to flatten them")
+        flat = reshape(x, (-1, math.prod(inner)), name=ctx.name("flat"))
+        y = cls(-1)(flat, name=ctx.name("log_softmax"))
+        return [reshape(y, tuple(-1 if d is None else d for d in x.shape), name=ctx.name())]
+
+
+class PReLU(Op):
+    """``x`` where positive, else ``slope * x``; ``slope`` broadcasts against ``x``."""
+
+    kind = "prelu"
+    arity = 2
+    fresh_output = True
+    formula = "prelu(a, slope b)"
+    onnx_type = "PRelu"
+
+    def forward(self, x: Any, slope: Any) -> Any:
+        """``np.where(x >= 0, x, slope * x)``."""
+        return np.where(np.asarray(x) >= 0, x, np.multiply(x, slope))
+
+    def infer(self, x: Spec, slope: Spec) -> Spec:
+        """Broadcast shapes; the dtype ``x * slope`` gives."""
+        return Spec(broadcast_shapes(x.shape, slope.shape), ufunc_dtype(np.multiply, x, slope))
+
+    @classmethod
+    def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
+        """``PRelu(X, slope)``; before opset 7 a 1-D slope holds one value per channel (axis 1)."""
+        x, slope = ctx.operands()
+        if ctx.opset < 7 and slope.ndim == 1 and x.ndim >= 2 and slope.shape[0] != 1:
+            slope = reshape(slope, (-1,) + (1,) * (x.ndim - 2), name=ctx.name("slope"))
+        return [cls()(x, slope, name=ctx.name())]
+
+
+# --- ufunc-based ops: numpy's own loops and dtypes -----------------------------------------------
+
+
+class Sqrt(Elementwise):
+    """``sqrt(a)``."""
+
+    arity = 1
+    ufunc = np.sqrt
+    onnx_type = "Sqrt"
+
+
+class Abs(Elementwise):
+    """``|a|``."""
+
+    arity = 1
+    ufunc = np.absolute
+    onnx_type = "Abs"
+
+
+class Reciprocal(Elementwise):
+    """``1 / a``."""
+
+    arity = 1
+    ufunc = np.reciprocal
+    onnx_type = "Reciprocal"
+
+
+class Floor(Elementwise):
+    """``floor(a)``."""
+
+    arity = 1
+    ufunc = np.floor
+    onnx_type = "Floor"
+
+
+class Ceil(Elementwise):
+    """``ceil(a)``."""
+
+    arity = 1
+    ufunc = np.ceil
+    onnx_type = "Ceil"
+
+
+class Round(Elementwise):
+    """Round to the nearest integer, halves to even (``np.rint``), as ONNX's ``Round``."""
+
+    arity = 1
+    ufunc = np.rint
+    onnx_type = "Round"
+
+
+class Sign(Elementwise):
+    """``-1``, ``0`` or ``1`` (``np.sign``)."""
+
+    arity = 1
+    ufunc = np.sign
+    onnx_type = "Sign"
+
+
+class Sin(Elementwise):
+    """``sin(a)``."""
+
+    arity = 1
+    ufunc = np.sin
+    onnx_type = "Sin"
+
+
+class Cos(Elementwise):
+    """``cos(a)``."""
+
+    arity = 1
+    ufunc = np.cos
+    onnx_type = "Cos"
+
+
+class Tan(Elementwise):
+    """``tan(a)``."""
+
+    arity = 1
+    ufunc = np.tan
+    onnx_type = "Tan"
+
+
+class Asin(Elementwise):
+    """``arcsin(a)``."""
+
+    arity = 1
+    ufunc = np.arcsin
+    onnx_type = "Asin"
+
+
+class Acos(Elementwise):
+    """``arccos(a)``."""
+
+    arity = 1
+    ufunc = np.arccos
+    onnx_type = "Acos"
+
+
+class Atan(Elementwise):
+    """``arctan(a)``."""
+
+    arity = 1
+    ufunc = np.arctan
+    onnx_type = "Atan"
+
+
+class Sinh(Elementwise):
+    """``sinh(a)``."""
+
+    arity = 1
+    ufunc = np.sinh
+    onnx_type = "Sinh"
+
+
+class Cosh(Elementwise):
+    """``cosh(a)``."""
+
+    arity = 1
+    ufunc = np.cosh
+    onnx_type = "Cosh"
+
+
+class Asinh(Elementwise):
+    """``arcsinh(a)``."""
+
+    arity = 1
+    ufunc = np.arcsinh
+    onnx_type = "Asinh"
+
+
+class Acosh(Elementwise):
+    """``arccosh(a)``."""
+
+    arity = 1
+    ufunc = np.arccosh
+    onnx_type = "Acosh"
+
+
+class Atanh(Elementwise):
+    """``arctanh(a)``."""
+
+    arity = 1
+    ufunc = np.arctanh
+    onnx_type = "Atanh"
+
+
+class _Variadic(Elementwise):
+    """A binary ufunc that ONNX writes as a variadic op: imported as a chain of binary nodes."""
+
+    arity = 2
+    commutative = True
+
+    @classmethod
+    def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
+        """One node per operand after the first (a single operand is passed through)."""
+        operands = ctx.operands()
+        if not operands:
+            raise ctx.error("needs at least one operand")
+        y = operands[0]
+        for k, b in enumerate(operands[1:], start=1):
+            y = cls()(y, b, name=ctx.name() if k == len(operands) - 1 else ctx.name(str(k)))
+        return [y]
+
+    def kernel(self, node: Node) -> Any:
+        """None: numpy 2.4 deprecates ``np.maximum(a, b, out)`` with ``out`` positional, as kernels are called."""
+        return None
+
+
+class Maximum(_Variadic):
+    """``np.maximum(a, b)``: NaN wins, as in ONNX's ``Max``."""
+
+    ufunc = np.maximum
+    onnx_type = "Max"
+
+
+class Minimum(_Variadic):
+    """``np.minimum(a, b)``: NaN wins, as in ONNX's ``Min``."""
+
+    ufunc = np.minimum
+    onnx_type = "Min"
+
+
+class Mod(Elementwise):
+    """``a % b``: the sign of ``b`` (``np.mod``), or of ``a`` with ``fmod=True`` (``np.fmod``, C's)."""
+
+    arity = 2
+    formula = "a % b"
+    onnx_type = "Mod"
+
+    def __init__(self, fmod: bool = False) -> None:
+        self.fmod = bool(fmod)
+
+    def forward(self, a: Any, b: Any) -> Any:
+        """``np.fmod`` or ``np.mod``; a zero divisor gives 0 for integers, NaN for floats."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (np.fmod if self.fmod else np.mod)(a, b)
+
+    def forward_into(self, out: Any, a: Any, b: Any) -> Any:
+        """The same, into ``out``."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (np.fmod if self.fmod else np.mod)(a, b, out=out)
+
+    def kernel(self, node: Node) -> Any:
+        """No fast path: the ufunc depends on ``fmod``, and zero divisors must stay silent."""
+        return None
+
+    def infer(self, *specs: Spec) -> Spec:
+        """Broadcast shapes; numpy's dtype."""
+        return Spec(broadcast_shapes(*(s.shape for s in specs)), ufunc_dtype(np.fmod if self.fmod else np.mod, *specs))
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``Mod(fmod)``; ONNX's float ``Mod`` is C's ``fmod`` only, so numpy's float ``mod`` is fixed up.
+
+        ``np.mod`` takes the divisor's sign: where ``fmod``'s remainder is nonzero and its sign
+        differs from the divisor's, the divisor is added (``Where(r * b < 0, r + b, r)``).
+        """
+        a, b = (ctx.operand(i, node.dtype) for i in node.inputs)
+        if self.fmod or node.dtype.kind != "f":
+            return str(ctx.emit("Mod", [a, b], output=ctx.name(node), fmod=int(self.fmod)))
+        r = ctx.emit("Mod", [a, b], fmod=1)
+        zero = ctx.constant(np.zeros((), dtype=node.dtype), f"{ctx.name(node)}_zero")
+        flip = ctx.emit("Less", [ctx.emit("Mul", [r, b]), zero])
+        return str(ctx.emit("Where", [flip, ctx.emit("Add", [r, b]), r], output=ctx.name(node)))
+
+    @classmethod
+    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
+        """``fmod`` (0)."""
+        return {"fmod": bool(ctx.int_attr("fmod", 0))}
+
+
+class Clip(Op):
+    """``min(max(a, lo), hi)``; either bound may be left out (``has_min``, ``has_max``)."""
+
+    arity = None
+    fresh_output = True
+    onnx_type = "Clip"
+
+    def __init__(self, has_min: bool = True, has_max: bool = True) -> None:
+        self.has_min = bool(has_min)
+        self.has_max = bool(has_max)
+
+    def forward(self, a: Any, *bounds: Any) -> Any:
+        """``np.minimum(np.maximum(a, lo), hi)`` (``hi`` wins where ``lo > hi``, as in ONNX)."""
+        lo, hi = self._split(bounds)
+        y = np.asarray(a) if lo is None else np.maximum(a, lo)
+        y = y if hi is None else np.minimum(y, hi)
+        return np.array(y, copy=True) if lo is None and hi is None else y
+
+    def _split(self, items: Sequence[Any]) -> tuple[Any, Any]:
+        it = iter(items)
+        lo = next(it) if self.has_min else None
+        hi = next(it) if self.has_max else None
+        return lo, hi
+
+    def infer(self, a: Spec, *bounds: Spec) -> Spec:
+        """Broadcast shapes; the dtype of ``a`` with the bounds (numpy's ``maximum``)."""
+        if len(bounds) != self.has_min + self.has_max:
+            raise ShapeError(f"expected {1 + self.has_min + self.has_max} operands, got {1 + len(bounds)}")
+        lo, hi = self._split(bounds)
+        dtype = a if lo is None else Spec((), ufunc_dtype(np.maximum, a, lo))
+        dtype = dtype if hi is None else Spec((), ufunc_dtype(np.minimum, dtype, hi))
+        return Spec(broadcast_shapes(a.shape, *(b.shape for b in bounds)), dtype.dtype)
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``Clip(x, min, max)`` for scalar bounds; ``Max``/``Min`` nodes for array bounds."""
+        x = ctx.operand(node.inputs[0], node.dtype)
+        bounds = node.inputs[1:]
+        lo, hi = self._split([ctx.operand(b, node.dtype) for b in bounds])
+        if all(b.ndim == 0 for b in bounds):
+            operands = [x, lo or "", hi or ""] if hi else ([x, lo] if lo else [x])
+            return str(ctx.emit("Clip", operands, output=ctx.name(node)))
+        if lo is not None:
+            x = ctx.emit("Max", [x, lo], output=None if hi else ctx.name(node))
+        if hi is not None:
+            x = ctx.emit("Min", [x, hi], output=ctx.name(node))
+        return str(x)
+
+    @classmethod
+    def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
+        """Bounds as operands (opset >= 11) or as the ``min``/``max`` attributes before."""
+        x = ctx.input(0)
+        if ctx.opset >= 11:
+            lo = ctx.input(1) if ctx.has_input(1) else None
+            hi = ctx.input(2) if ctx.has_input(2) else None
+        else:
+            low, high = ctx.attr("min"), ctx.attr("max")
+            lo = None if low is None else constant(np.asarray(low, dtype=x.dtype))
+            hi = None if high is None else constant(np.asarray(high, dtype=x.dtype))
+        bounds = [b for b in (lo, hi) if b is not None]
+        return [cls(lo is not None, hi is not None)(x, *bounds, name=ctx.name())]
+
+
+class CastLike(Op):
+    """``a.astype(like.dtype)``: only ``like``'s dtype is used, not its value."""
+
+    kind = "cast_like"
+    arity = 2
+    formula = "a as b's dtype"
+    onnx_type = "CastLike"
+    onnx_own_result_dtype: ClassVar[bool] = True
+
+    def forward(self, a: Any, like: Any) -> Any:
+        """``np.asarray(a).astype(like.dtype)``."""
+        return np.asarray(a).astype(np.asarray(like).dtype)
+
+    def infer(self, a: Spec, like: Spec) -> Spec:
+        """``a``'s shape, ``like``'s dtype."""
+        return Spec(a.shape, like.dtype)
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``CastLike`` from opset 15, ``Cast`` before."""
+        a, like = node.inputs
+        if ctx.opset >= 15:
+            return str(ctx.emit("CastLike", [ctx.operand(a), ctx.operand(like)], output=ctx.name(node)))
+        return str(ctx.emit("Cast", [ctx.operand(a)], output=ctx.name(node), to=ctx.elem_type(node.dtype, node)))
+
+    @classmethod
+    def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
+        """A ``cast`` to the dtype of the second operand (whose value the graph then doesn't need)."""
+        return [cast(ctx.input(0), ctx.input(1).dtype, name=ctx.name())]
+
+
+# --- function forms ------------------------------------------------------------------------------
+
+
+def gelu(a: Any, approximate: str = "none", *, name: str | None = None) -> Node:
+    """``x * Phi(x)`` with erf, or its tanh approximation (``approximate="tanh"``)."""
+    return Gelu(approximate)(a, name=name)
+
+
+def erf(a: Any, *, name: str | None = None) -> Node:
+    """The error function."""
+    return Erf()(a, name=name)
+
+
+def sqrt(a: Any, *, name: str | None = None) -> Node:
+    """``sqrt(a)``."""
+    return Sqrt()(a, name=name)
+
+
+def abs(a: Any, *, name: str | None = None) -> Node:  # noqa: A001
+    """``|a|``."""
+    return Abs()(a, name=name)
+
+
+def reciprocal(a: Any, *, name: str | None = None) -> Node:
+    """``1 / a``."""
+    return Reciprocal()(a, name=name)
+
+
+def clip(a: Any, min: Any = None, max: Any = None, *, name: str | None = None) -> Node:  # noqa: A002
+    """``np.clip(a, min, max)``; ``None`` leaves that side open."""
+    bounds = [b for b in (min, max) if b is not None]
+    return Clip(min is not None, max is not None)(a, *bounds, name=name)
+
+
+def leaky_relu(a: Any, alpha: float = 0.01, *, name: str | None = None) -> Node:
+    """``a`` where positive, else ``alpha * a``."""
+    return LeakyReLU(alpha)(a, name=name)
+
+
+def hard_sigmoid(a: Any, alpha: float = 0.2, beta: float = 0.5, *, name: str | None = None) -> Node:
+    """``clip(alpha * a + beta, 0, 1)``."""
+    return HardSigmoid(alpha, beta)(a, name=name)
+
+
+def hard_swish(a: Any, *, name: str | None = None) -> Node:
+    """``a * clip(a / 6 + 1/2, 0, 1)``."""
+    return HardSwish()(a, name=name)
+
+
+def log_softmax(a: Any, axis: int = -1, *, name: str | None = None) -> Node:
+    """``log(softmax(a, axis))``, computed stably."""
+    return LogSoftmax(axis)(a, name=name)
+
+
+def elu(a: Any, alpha: float = 1.0, *, name: str | None = None) -> Node:
+    """``a`` where positive, else ``alpha * (exp(a) - 1)``."""
+    return Elu(alpha)(a, name=name)
+
+
+def selu(a: Any, alpha: float = _SELU_ALPHA, gamma: float = _SELU_GAMMA, *, name: str | None = None) -> Node:
+    """Scaled ELU."""
+    return Selu(alpha, gamma)(a, name=name)
+
+
+def celu(a: Any, alpha: float = 1.0, *, name: str | None = None) -> Node:
+    """Continuously differentiable ELU."""
+    return Celu(alpha)(a, name=name)
+
+
+def softsign(a: Any, *, name: str | None = None) -> Node:
+    """``a / (1 + |a|)``."""
+    return Softsign()(a, name=name)
+
+
+def mish(a: Any, *, name: str | None = None) -> Node:
+    """``a * tanh(softplus(a))``."""
+    return Mish()(a, name=name)
+
+
+def prelu(a: Any, slope: Any, *, name: str | None = None) -> Node:
+    """``a`` where positive, else ``slope * a`` (``slope`` broadcasts, typically a parameter)."""
+    return PReLU()(a, slope, name=name)
+
+
+def maximum(a: Any, b: Any, *, name: str | None = None) -> Node:
+    """``np.maximum(a, b)``."""
+    return Maximum()(a, b, name=name)
+
+
+def minimum(a: Any, b: Any, *, name: str | None = None) -> Node:
+    """``np.minimum(a, b)``."""
+    return Minimum()(a, b, name=name)
+
+
+def mod(a: Any, b: Any, fmod: bool = False, *, name: str | None = None) -> Node:
+    """``a % b`` with the divisor's sign (``np.mod``), or the dividend's with ``fmod=True``."""
+    return Mod(fmod)(a, b, name=name)
+
+
+def floor(a: Any, *, name: str | None = None) -> Node:
+    """``floor(a)``."""
+    return Floor()(a, name=name)
+
+
+def ceil(a: Any, *, name: str | None = None) -> Node:
+    """``ceil(a)``."""
+    return Ceil()(a, name=name)
+
+
+def round(a: Any, *, name: str | None = None) -> Node:  # noqa: A001
+    """Round halves to even (``np.rint``)."""
+    return Round()(a, name=name)
+
+
+def sign(a: Any, *, name: str | None = None) -> Node:
+    """``np.sign(a)``."""
+    return Sign()(a, name=name)
+
+
+def sin(a: Any, *, name: str | None = None) -> Node:
+    """``sin(a)``."""
+    return Sin()(a, name=name)
+
+
+def cos(a: Any, *, name: str | None = None) -> Node:
+    """``cos(a)``."""
+    return Cos()(a, name=name)
+
+
+def tan(a: Any, *, name: str | None = None) -> Node:
+    """``tan(a)``."""
+    return Tan()(a, name=name)
+
+
+def asin(a: Any, *, name: str | None = None) -> Node:
+    """``arcsin(a)``."""
+    return Asin()(a, name=name)
+
+
+def acos(a: Any, *, name: str | None = None) -> Node:
+    """``arccos(a)``."""
+    return Acos()(a, name=name)
+
+
+def atan(a: Any, *, name: str | None = None) -> Node:
+    """``arctan(a)``."""
+    return Atan()(a, name=name)
+
+
+def sinh(a: Any, *, name: str | None = None) -> Node:
+    """``sinh(a)``."""
+    return Sinh()(a, name=name)
+
+
+def cosh(a: Any, *, name: str | None = None) -> Node:
+    """``cosh(a)``."""
+    return Cosh()(a, name=name)
+
+
+def asinh(a: Any, *, name: str | None = None) -> Node:
+    """``arcsinh(a)``."""
+    return Asinh()(a, name=name)
+
+
+def acosh(a: Any, *, name: str | None = None) -> Node:
+    """``arccosh(a)``."""
+    return Acosh()(a, name=name)
+
+
+def atanh(a: Any, *, name: str | None = None) -> Node:
+    """``arctanh(a)``."""
+    return Atanh()(a, name=name)
+
+
+def cast_like(a: Any, like: Any, *, name: str | None = None) -> Node:
+    """``a`` converted to ``like``'s dtype."""
+    return CastLike()(a, like, name=name)
+

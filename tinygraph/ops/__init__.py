@@ -6,15 +6,17 @@ to a family module's ``__all__`` is ``tg.ops.NewOp`` and ``tg.new_op`` at once.
 """
 
 from ..op import Constant, Input, Op, Parameter, as_node, constant, input, parameter
-from . import activations, elementwise, layout, linalg, reductions
+from . import activations, elementwise, indexing, layout, linalg, reductions, shaping
 from .activations import *  # noqa: F403
 from .elementwise import *  # noqa: F403
+from .indexing import *  # noqa: F403
 from .layout import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .reductions import *  # noqa: F403
+from .shaping import *  # noqa: F403
 
 #: The op families, in the order the docs list them.
-FAMILIES = (elementwise, activations, linalg, reductions, layout)
+FAMILIES = (elementwise, activations, linalg, reductions, layout, indexing, shaping)
 
 __all__ = ["Op", "Input", "Parameter", "Constant", "as_node", "input", "parameter", "constant"]
 __all__ += elementwise.__all__
@@ -22,3 +24,5 @@ __all__ += activations.__all__
 __all__ += linalg.__all__
 __all__ += reductions.__all__
 __all__ += layout.__all__
+__all__ += indexing.__all__
+__all__ += shaping.__all__

@@ -11,6 +11,7 @@ from ..node import Node
 from ..op import Op
 from ..shapes import Spec, normalize_axes, reduce_shape
 from .layout import int_or_ints
+from .shaping import runtime_reduce
 
 __all__ = ["Sum", "Mean", "sum", "mean"]
 
@@ -59,6 +60,9 @@ class _Reduction(Op):
         """Axes from the input (newer opsets) or the attribute; empty axes reduce all, or nothing."""
         x = ctx.input(0)
         keepdims = bool(ctx.int_attr("keepdims", 1))
+        if ctx.opset >= cls.onnx_axes_input_since and ctx.has_input(1) and not ctx.is_static(1):
+            return [runtime_reduce(x, ctx.input(1), cls.kind, keepdims, bool(ctx.int_attr("noop_with_empty_axes", 0)),
+                                   name=ctx.name())]
         if ctx.opset >= cls.onnx_axes_input_since:
             axes = ctx.static(1, "axes").reshape(-1).tolist() if ctx.has_input(1) else []
             if not axes and ctx.int_attr("noop_with_empty_axes", 0):
@@ -71,6 +75,7 @@ class _Reduction(Op):
 class Sum(_Reduction):
     """``np.sum(a, axis, keepdims=...)``."""
 
+    python_operator = "sum"
     reducer = np.sum
     onnx_type = "ReduceSum"
     onnx_axes_input_since = 13
@@ -79,6 +84,7 @@ class Sum(_Reduction):
 class Mean(_Reduction):
     """``np.mean(a, axis, keepdims=...)``."""
 
+    python_operator = "mean"
     reducer = np.mean
     onnx_type = "ReduceMean"
     onnx_axes_input_since = 18

@@ -1,9 +1,10 @@
 """ONNX -> Graph: each ONNX node is lowered to tinygraph's built-in ops.
 
 Graph inputs become ``tg.input`` nodes (unknown or symbolic dims -> ``None``), initializers
-become parameters (made when first used as data), ``Constant`` nodes become constants. Values
-that tinygraph needs when the graph is built (a Reshape's shape, a reduction's axes) must come
-from an initializer, a ``Constant`` node, or the ``constants=`` argument.
+become parameters (made when first used as data; integer and bool ones become constants),
+``Constant`` nodes become constants. A node whose operands are all known at load time is computed
+then and becomes a constant (up to ``FOLD_MAX_ELEMENTS``); a shape that is not known stays a
+run-time operand of the op taking it (Reshape, Expand, ConstantOfShape, Slice...).
 
 ONNX computes an op in the type of its first operand (``Pow(f32, i64)`` is f32, integer ``Div``
 truncates); numpy promotes. After lowering a node, the importer casts its result back to the

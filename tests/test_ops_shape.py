@@ -240,13 +240,16 @@ def every_new_op():
     ]
 
 
-def test_every_new_op_saves_and_loads():
+def test_every_new_op_saves_loads_and_compiles():
     outs = every_new_op()
     loaded = tg.loads(tg.dumps(outs))
     assert [o.shape for o in loaded.outputs] == [o.shape for o in outs]
     feeds = {"x": X, "n": np.int64(2)}
-    for got, want in zip(tg.evaluate(loaded, feeds), tg.evaluate(outs, feeds)):
-        np.testing.assert_array_equal(got, want)
+    want = tg.evaluate(outs, feeds)
+    for got, w in zip(tg.evaluate(loaded, feeds), want):
+        np.testing.assert_array_equal(got, w)
+    for got, w in zip(tg.compile(outs)(**feeds), want):
+        np.testing.assert_array_equal(got, w)
 
 
 # --- ONNX ----------------------------------------------------------------------------------------------
@@ -305,11 +308,11 @@ def test_load_time_folding_makes_constants_up_to_a_bound():
 @pytest.mark.parametrize("opset", [11, 13])
 def test_squeeze_unsqueeze_axes_by_opset(opset):
     if opset < 13:
-        nodes = [helper.make_node("Unsqueeze", ["x"], ["u"], axes=[0, 3]), helper.make_node("Squeeze", ["u"], ["y"],
-                                                                                          axes=[0])]
+        nodes = [helper.make_node("Unsqueeze", ["x"], ["u"], axes=[0, 3]),
+                 helper.make_node("Squeeze", ["u"], ["y"], axes=[0])]
     else:
-        nodes = [const("a", np.array([0, 3])), const("b", np.array([0])), helper.make_node("Unsqueeze", ["x", "a"], ["u"]),
-                 helper.make_node("Squeeze", ["u", "b"], ["y"])]
+        nodes = [const("a", np.array([0, 3])), const("b", np.array([0])),
+                 helper.make_node("Unsqueeze", ["x", "a"], ["u"]), helper.make_node("Squeeze", ["u", "b"], ["y"])]
     m = model(nodes, [vi("x", ["n", 3])], [vi("y", None)], opset=opset)
     g = tg.onnx.load(m)
     assert g.outputs[0].shape == (None, 3, 1)

@@ -277,6 +277,17 @@ def test_every_new_op_exports_to_onnxruntime_and_back():
         np.testing.assert_allclose(got, w, rtol=1e-12)
 
 
+def test_export_by_opset():
+    x = tg.input("x", (None, 3, 5))
+    for opset in (14, 18):
+        m = tg.onnx.to_model([tg.shape(x, 1)], opset=opset)
+        onnx.checker.check_model(m, full_check=True)
+        assert [n.op_type for n in m.graph.node][-1] == ("Slice" if opset < 15 else "Shape")
+        np.testing.assert_array_equal(ort_run(m, {"x": X})[0], [3, 5])
+    with pytest.raises(tg.GraphError, match="'wrap' from opset 19"):
+        tg.onnx.to_model(tg.pad(x, 1, "wrap"))
+
+
 def model(nodes, inputs, outputs, initializers=(), opset=18):
     graph = helper.make_graph(nodes, "m", inputs, outputs, initializer=list(initializers))
     return helper.make_model_gen_version(graph, opset_imports=[helper.make_opsetid("", opset)])

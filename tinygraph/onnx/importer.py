@@ -380,8 +380,9 @@ def load(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, constants:
          shapes: Mapping[str, Sequence[int | None]] | None = None) -> Graph:
     """Import an ONNX model (a path, serialized bytes or a ModelProto) as a ``Graph``.
 
-    ``constants`` fixes graph inputs to values at load time (an input that feeds a Reshape's
-    shape, say); ``shapes`` gives the shape of inputs whose rank the model leaves unknown.
+    ``constants`` fixes graph inputs to values at load time (an input that feeds a value needed
+    when the graph is built, or one to fold away; shapes fed as inputs otherwise stay run-time
+    operands); ``shapes`` gives the shape of inputs whose rank the model leaves unknown.
     """
     onnx_ = require_onnx()
     if isinstance(source, onnx_.ModelProto):

@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 _INT64 = np.dtype(np.int64)
+_END = np.iinfo(np.int64).max
 _range = builtins.range
 _slice = builtins.slice
 
@@ -106,9 +107,15 @@ class Shape(Op):
         return attrs
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
-        """``Shape`` (``start``/``end`` since opset 15)."""
+        """``Shape`` (``start``/``end`` since opset 15; a ``Slice`` of the whole shape before)."""
         x = ctx.operand(node.inputs[0])
-        return str(ctx.emit("Shape", [x], output=ctx.name(node), **self.onnx_attributes(node)))
+        attrs = self.onnx_attributes(node)
+        if ctx.opset >= 15 or not attrs:
+            return str(ctx.emit("Shape", [x], output=ctx.name(node), **attrs))
+        whole = ctx.emit("Shape", [x])
+        bounds = [ctx.constant(np.array([v], dtype=np.int64), f"{ctx.name(node)}_{w}")
+                  for v, w in ((self.start, "start"), (_END if self.end is None else self.end, "end"))]
+        return str(ctx.emit("Slice", [whole, *bounds], output=ctx.name(node)))
 
     @classmethod
     def onnx_config(cls, ctx: Any) -> dict[str, Any]:
@@ -324,6 +331,10 @@ class Pad(Op):
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``Pad`` with pads (the fill value, axes) as inputs."""
         x, p, *rest = node.inputs
+        if self.mode == "wrap" and ctx.opset < 19:
+            raise GraphError(f"cannot export {ctx.name(node)}: ONNX's Pad has mode 'wrap' from opset 19, not {ctx.opset}")
+        if len(rest) > 1 and ctx.opset < 18:
+            raise GraphError(f"cannot export {ctx.name(node)}: ONNX's Pad takes axes from opset 18, not {ctx.opset}")
         operands = [ctx.operand(x), ctx.operand(p, _INT64)]
         if rest:
             operands.append(ctx.operand(rest[0], node.dtype))

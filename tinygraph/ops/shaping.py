@@ -332,7 +332,8 @@ class Pad(Op):
         """``Pad`` with pads (the fill value, axes) as inputs."""
         x, p, *rest = node.inputs
         if self.mode == "wrap" and ctx.opset < 19:
-            raise GraphError(f"cannot export {ctx.name(node)}: ONNX's Pad has mode 'wrap' from opset 19, not {ctx.opset}")
+            raise GraphError(f"cannot export {ctx.name(node)}: ONNX's Pad has mode 'wrap' from opset 19, "
+                             f"not {ctx.opset}")
         if len(rest) > 1 and ctx.opset < 18:
             raise GraphError(f"cannot export {ctx.name(node)}: ONNX's Pad takes axes from opset 18, not {ctx.opset}")
         operands = [ctx.operand(x), ctx.operand(p, _INT64)]

@@ -108,6 +108,8 @@ def test_shape_size_and_shape_arithmetic_keep_known_sizes():
     assert s.shape == (3,) and s.dtype == np.int64 and s.spec.value == (None, 3, 5)
     assert tg.shape(x, 1).spec.value == (3, 5) and tg.shape(x, -1).spec.value == (5,)
     assert tg.size(x).spec.value == (None,) and tg.size(tg.input("y", (2, 3))).spec.value == (6,)
+    assert tg.cast(s, np.int32).spec.value == (None, 3, 5)
+    assert tg.cast(tg.shape(tg.input("w", (None, 300))), np.int8).spec.value is None  # 300 wraps in int8
     batch = tg.unsqueeze(s[0], 0)
     target = tg.concat([batch, np.array([15])])
     assert target.spec.value == (None, 15)

@@ -37,7 +37,7 @@ def _axis(axis: int, ndim: int) -> int:
     return normalize_axes(axis, ndim)[0]
 
 
-def _keep_value(spec: Spec, values: Any) -> tuple[Dim, ...] | None:
+def _keep_value(values: Any) -> tuple[Dim, ...] | None:
     """``values`` as a spec's known value, if small enough."""
     values = tuple(values)
     return values if len(values) <= MAX_KNOWN_VALUE else None
@@ -77,7 +77,7 @@ class Concat(Op):
         dtype = result_dtype(*(Spec(s.shape, s.dtype) for s in specs))
         value = None
         if ndim == 1 and dtype.kind in "iu" and dims[0] is not None:
-            value = _keep_value(specs[0], [v for s in specs for v in known_elements(s, "operand")])
+            value = _keep_value([v for s in specs for v in known_elements(s, "operand")])
         return Spec(tuple(dims), dtype, False, value)
 
     def onnx_attributes(self, node: Node) -> dict[str, Any]:
@@ -120,7 +120,7 @@ class Stack(Op):
         dtype = result_dtype(*(Spec(s.shape, s.dtype) for s in specs))
         value = None
         if ndim == 0 and dtype.kind in "iu":
-            value = _keep_value(specs[0], [v for s in specs for v in known_elements(s, "operand")])
+            value = _keep_value([v for s in specs for v in known_elements(s, "operand")])
         return Spec(tuple(dims), dtype, False, value)
 
     def to_onnx(self, ctx: Any, node: Node) -> str:

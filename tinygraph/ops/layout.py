@@ -120,7 +120,8 @@ class Reshape(Op):
         if self.shape is not None:
             if target:
                 raise ShapeError("a Reshape with a static shape takes one operand")
-            return Spec(reshape_shape(a.shape, self.shape), a.dtype, False, a.value)
+            shape = reshape_shape(a.shape, self.shape)
+            return Spec(shape, a.dtype, False, a.value if len(shape) <= 1 else None)
         if len(target) != 1:
             raise ShapeError("a Reshape without a static shape takes the target as its second operand")
         dims = known_elements(target[0], "target shape")
@@ -219,7 +220,11 @@ class Cast(Op):
     def infer(self, a: Spec) -> Spec:
         """Same shape, the new dtype (a known integer value stays known)."""
         dtype = np.dtype(self.dtype)
-        return Spec(a.shape, dtype, False, a.value if dtype.kind in "iu" else None)
+        value = a.value
+        if value is not None and (dtype.kind not in "iu" or not all(
+                np.iinfo(dtype).min <= v <= np.iinfo(dtype).max for v in value if v is not None)):
+            value = None  # a narrowing cast wraps: what was known no longer is
+        return Spec(a.shape, dtype, False, value)
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``Cast`` to the element type of the node's dtype."""

@@ -174,6 +174,25 @@ def test_pad_modes_and_negative_pads(mode):
     np.testing.assert_array_equal(tg.evaluate(crop, {"x": v}), np.pad(v[:, 1:], ((0, 0), (0, 2)), mode))
 
 
+def test_axes_fed_at_run_time_keep_the_rank():
+    x = x_input()
+    axes = tg.input("axes", (1,), np.int64)
+    r = tg.runtime_reduce(x, axes, "sum", keepdims=False)
+    k = tg.runtime_reduce(x, axes, "mean", keepdims=True)
+    u = tg.ops.Unsqueeze()(x, axes)
+    assert r.shape == (None, None) and k.shape == (None, None, None) and u.shape == (None,) * 4
+    feeds = {"x": X, "axes": np.array([-1])}
+    got = tg.evaluate([r, k, u], feeds)
+    np.testing.assert_allclose(got[0], X.sum(axis=-1))
+    np.testing.assert_allclose(got[1], X.mean(axis=-1, keepdims=True))
+    np.testing.assert_array_equal(got[2], X[..., None])
+    known = tg.runtime_reduce(x, np.array([1]), "sum", keepdims=False)  # known axes: the exact shape
+    assert known.shape == (None, 5)
+    noop = tg.runtime_reduce(x, np.zeros(0, np.int64), noop_with_empty_axes=True)
+    assert noop.shape == (None, 3, 5)
+    np.testing.assert_array_equal(run(noop), X)
+
+
 # --- x[...], methods, len --------------------------------------------------------------------------
 
 

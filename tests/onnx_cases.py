@@ -97,21 +97,6 @@ def supported_cases() -> list[Case]:
     return [c for c in all_cases() if c.op_types <= supported]
 
 
-#: Operands tinygraph needs at load time; node tests feed them as graph inputs, so the
-#: conformance run passes those inputs' test values through ``constants=``.
-STATIC_OPERANDS = {"Reshape": 1, "ReduceSum": 1, "ReduceMean": 1, "ReduceMax": 1, "ReduceMin": 1, "ReduceProd": 1,
-                   "ReduceL1": 1, "ReduceL2": 1, "ReduceSumSquare": 1, "ReduceLogSum": 1, "ReduceLogSumExp": 1,
-                   "CumSum": 1, "TopK": 1}
-
-
-def static_inputs(case: Case) -> set[str]:
-    """The graph inputs that feed a Reshape's shape or a reduction's axes."""
-    names = {i.name for i in case.model.graph.input}
-    used = {n.input[k] for n in case.model.graph.node for op, k in STATIC_OPERANDS.items()
-            if n.op_type == op and len(n.input) > k}
-    return names & used
-
-
 #: Cases tinygraph rejects on purpose, each with the reason its error must give.
 REJECTED = {
     "test_identity_sequence": "is a sequence_type",  # tinygraph values are tensors

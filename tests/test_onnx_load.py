@@ -115,11 +115,15 @@ def test_reshape_that_cannot_be_static_says_so():
     assert g.outputs[0].shape == (None, 3, 5)
 
 
-def test_a_shape_from_a_graph_input_needs_constants():
+def test_a_shape_from_a_graph_input_is_a_run_time_operand_or_a_constant():
     m = model([helper.make_node("Reshape", ["x", "s"], ["y"])], [vi("x", [2, 3]), vi("s", [1], TensorProto.INT64)],
               [vi("y", None)])
-    with pytest.raises(tg.onnx.OnnxImportError, match=r"target shape .*constants=\{'s': value\}"):
-        tg.onnx.load(m)
+    g = tg.onnx.load(m)  # the target's length gives the rank; its value comes at run time
+    assert [n.name for n in g.inputs] == ["x", "s"] and g.outputs[0].shape == (None,)
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(tg.evaluate(g, {"x": x, "s": np.array([6])})[0], x.reshape(6))
+    with pytest.raises(tg.ExecutionError, match="y"):
+        tg.evaluate(g, {"x": x, "s": np.array([5])})
     g = tg.onnx.load(m, constants={"s": [6]})
     assert [n.name for n in g.inputs] == ["x"] and g.outputs[0].shape == (6,)
     with pytest.raises(tg.onnx.OnnxImportError, match="not inputs of the model"):

@@ -197,6 +197,48 @@ class Node:
         """Transpose with the axes reversed, like ``ndarray.T``."""
         return _apply("T", self)
 
+    # --- numpy-like methods, each building the op that declares the operator ---------------------
+
+    def __getitem__(self, key: Any) -> Node:
+        """``x[1:, None, ..., idx]``: basic slicing, ``None``, ``...`` and one integer array (a gather)."""
+        return _method("getitem", self, key)
+
+    def __len__(self) -> int:
+        """The first dimension's size, when known at build time (else a ``TypeError``)."""
+        if not self.spec.shape:
+            raise TypeError(f"len() of a scalar node ({format_spec(self.spec)})")
+        first = self.spec.shape[0]
+        if first is None:
+            raise TypeError(
+                f"len() of {printable(self.name)} {format_spec(self.spec)}: its first dimension is only known "
+                "at run time (use tg.shape(x)[0] for a node holding it)"
+            )
+        return first
+
+    def __iter__(self) -> Any:
+        """``x[0], x[1], ...`` along a first dimension known at build time."""
+        return (self[i] for i in range(len(self)))
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Node:
+        """``np.sum`` over ``axis``."""
+        return _method("sum", self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Node:
+        """``np.mean`` over ``axis``."""
+        return _method("mean", self, axis, keepdims)
+
+    def reshape(self, *shape: Any) -> Node:
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; a 1-D integer node is a run-time target."""
+        return _method("reshape", self, *shape)
+
+    def flatten(self) -> Node:
+        """A 1-D copy, like ``ndarray.flatten()``."""
+        return _method("reshape", self, -1)
+
+    def transpose(self, *axes: Any) -> Node:
+        """``x.transpose()`` (axes reversed), ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``."""
+        return _method("T", self, *axes)
+
 
 def ancestors(outputs: Sequence[Node]) -> list[Node]:
     """Every ancestor of ``outputs`` once, inputs before users (depth-first, operands in order)."""
@@ -271,6 +313,11 @@ def _check_name(name: Any) -> None:
 def _apply(operator: str, *operands: Any) -> Node:
     node: Node = registry.operator_op(operator)()(*operands)
     return node
+
+
+def _method(operator: str, node: Node, *args: Any) -> Node:
+    result: Node = registry.operator_op(operator).node_method(node, *args)
+    return result
 
 
 def _name_of(node: Node) -> str:
@@ -397,6 +444,11 @@ class Op:
     #: ``"neg"`` for ``-a``, ``"T"`` for ``a.T``. Only tinygraph's own ops may claim one.
     python_operator: ClassVar[str | None] = None
 
+    @classmethod
+    def node_method(cls, node: Node, *args: Any) -> Node:
+        """``node.method(*args)`` for the method named by ``python_operator``: ``cls(*args)(node)``."""
+        return cls(*args)(node)
+
     def listing(self, node: Node, operands: list[str]) -> str:
         """The right-hand side of ``node``'s listing line: ``softmax[axis=1](add_1)``."""
         attrs = ", ".join(f"{k}={format_attribute(v)}" for k, v in self.attributes().items())
@@ -423,6 +475,10 @@ class Op:
 
     #: The ONNX op type this op is written as and read from (``"MatMul"``); ``None``: no mapping.
     onnx_type: ClassVar[str | None] = None
+    #: ONNX computes most ops in their first operand's type, and the importer casts a result that
+    #: numpy promoted back to it; ``True`` says this op's ONNX result type is its own (``Shape`` is
+    #: int64, comparisons are bool), so its result is kept as it is.
+    onnx_own_result_dtype: ClassVar[bool] = False
 
     def onnx_attributes(self, node: Node) -> dict[str, Any]:
         """The ONNX attributes of ``node``'s op (``{"axis": 1}``); none by default."""

@@ -11,7 +11,7 @@ adds which node, which operands and which line of user code.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,11 +28,16 @@ _WEAK_VALUES: dict[str, Any] = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
 
 @dataclass(frozen=True)
 class Spec:
-    """The static shape and dtype of a node; ``weak`` marks a bare Python scalar."""
+    """The static shape and dtype of a node; ``weak`` marks a bare Python scalar.
+
+    ``value`` is what is known at build time of a small integer value (a shape being computed,
+    ``Shape(x)`` -> ``(None, 3)``): its elements in order, ``None`` where only known at run time.
+    """
 
     shape: Shape
     dtype: np.dtype[Any]
     weak: bool = False
+    value: tuple[int | None, ...] | None = field(default=None, compare=False)
 
     @property
     def ndim(self) -> int:
@@ -60,7 +65,14 @@ def spec_of_value(value: Any) -> Spec:
     """The spec of a concrete value; a bare Python int, float or complex is weak."""
     weak = type(value) in (int, float, complex)
     arr = np.asarray(value)
-    return Spec(tuple(int(d) for d in arr.shape), arr.dtype, weak)
+    known = None
+    if arr.dtype.kind in "iu" and arr.ndim <= 1 and arr.size <= MAX_KNOWN_VALUE:
+        known = tuple(int(v) for v in arr.reshape(-1))
+    return Spec(tuple(int(d) for d in arr.shape), arr.dtype, weak, known)
+
+
+#: The largest integer value (in elements, rank 0 or 1) whose elements specs carry: shapes, axes.
+MAX_KNOWN_VALUE = 64
 
 
 def dtype_name(dtype: np.dtype[Any]) -> str:

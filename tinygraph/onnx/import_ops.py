@@ -1,9 +1,12 @@
-"""Importers of the ONNX ops that are not one tinygraph op: ``Identity``, ``Constant``, ``Gemm``, ``Sum``, ``Mean``.
+"""Importers of the ONNX ops that are not one tinygraph op: ``Identity``, ``Constant``, ``Gemm``, ``Sum``, ``Mean``,
+``Split``.
 
 Every other ONNX op is imported by the tinygraph op declaring it (``onnx_type``, ``from_onnx``).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -86,3 +89,49 @@ def _variadic_mean(ctx: ImportContext) -> list[Node]:
         return [operands[0]]
     total = _added(ctx, operands, ctx.name("sum"))
     return [ops.div(total, _typed_scalar(len(operands), total), name=ctx.name())]
+
+
+@register_importer("Split")
+def _split(ctx: ImportContext) -> list[Node]:
+    # One slice node per output: sizes from the attribute (< 13), the operand, or equal parts
+    # (opset 18's num_outputs lets the last part be smaller).
+    x = ctx.input(0)
+    axis = ctx.int_attr("axis", 0)
+    if not -x.ndim <= axis < x.ndim:
+        raise ctx.error(f"axis {axis} is out of range for rank {x.ndim}")
+    axis %= x.ndim
+    n = len(ctx.node.output)
+    if ctx.opset < 13:
+        sizes = ctx.ints_attr("split", None)
+    elif ctx.has_input(1) and not ctx.is_static(1):
+        return _split_at_run_time(ctx, x, axis)
+    else:
+        sizes = [int(v) for v in ctx.static(1, "split sizes").reshape(-1)] if ctx.has_input(1) else None
+    d = x.shape[axis]
+    if sizes is None:
+        if d is None:
+            raise ctx.error(f"splitting axis {axis} of unknown size into {n} parts needs the size known")
+        if ctx.opset < 18 and d % n:
+            raise ctx.error(f"axis {axis} of size {d} does not split into {n} equal parts")
+        chunk = math.ceil(d / n)
+        sizes = [min(chunk, max(d - k * chunk, 0)) for k in range(n)]
+    if len(sizes) != n or min(sizes, default=0) < 0 or (d is not None and sum(sizes) != d):
+        raise ctx.error(f"split sizes {sizes} do not fit axis {axis} (size {d}) into {n} outputs")
+    parts, start = [], 0
+    for size, name in zip(sizes, ctx.node.output):
+        parts.append(ops.slice(x, [start], [start + size], [axis], name=name or None))
+        start += size
+    return parts
+
+
+def _split_at_run_time(ctx: ImportContext, x: Node, axis: int) -> list[Node]:
+    # Part k runs from sum(sizes[:k]) to that plus sizes[k], computed in the graph.
+    sizes = ctx.input(1)
+    zero = np.zeros(1, dtype=np.int64)
+    parts = []
+    for k, name in enumerate(ctx.node.output):
+        start = ops.runtime_reduce(ops.slice(sizes, [0], [k], name=ctx.name(f"sizes_{k}")), zero, "sum",
+                                   keepdims=True, name=ctx.name(f"start_{k}"))
+        end = ops.add(start, ops.slice(sizes, [k], [k + 1], name=ctx.name(f"size_{k}")), name=ctx.name(f"end_{k}"))
+        parts.append(ops.slice(x, start, end, [axis], name=name or None))
+    return parts

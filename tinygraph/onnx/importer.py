@@ -1,9 +1,10 @@
 """ONNX -> Graph: each ONNX node is lowered to tinygraph's built-in ops.
 
 Graph inputs become ``tg.input`` nodes (unknown or symbolic dims -> ``None``), initializers
-become parameters (made when first used as data), ``Constant`` nodes become constants. Values
-that tinygraph needs when the graph is built (a Reshape's shape, a reduction's axes) must come
-from an initializer, a ``Constant`` node, or the ``constants=`` argument.
+become parameters (made when first used as data; integer and bool ones become constants),
+``Constant`` nodes become constants. A node whose operands are all known at load time is computed
+then and becomes a constant (up to ``FOLD_MAX_ELEMENTS``); a shape that is not known stays a
+run-time operand of the op taking it (Reshape, Expand, ConstantOfShape, Slice...).
 
 ONNX computes an op in the type of its first operand (``Pow(f32, i64)`` is f32, integer ``Div``
 truncates); numpy promotes. After lowering a node, the importer casts its result back to the
@@ -21,6 +22,7 @@ import numpy as np
 
 from .. import ops, registry
 from ..errors import GraphError, ShapeError
+from ..executor import evaluate
 from ..graph import Graph
 from ..node import Node
 from ..op import Constant, constant, input, parameter
@@ -28,6 +30,11 @@ from .common import SUPPORTED_DTYPES, OnnxError, OnnxImportError, OnnxShapeError
 
 if TYPE_CHECKING:
     import onnx
+
+#: The most elements a value computed at load time may have: a node whose operands are all known
+#: when the model is loaded (constants, integer initializers, sizes known statically) is computed
+#: then and becomes a constant, unless its result is larger than this (or of unknown size).
+FOLD_MAX_ELEMENTS = 1 << 16
 
 KINDS_NOTE = "which numpy can't hold: tinygraph imports bool, int, uint and float (16, 32, 64 bit) tensors"
 
@@ -115,6 +122,10 @@ class ImportContext:
                 f"constants={{{self.node.input[i]!r}: value}} to tg.onnx.load"
             )
         return value
+
+    def is_static(self, i: int) -> bool:
+        """Whether operand ``i`` is given and its value is known at load time (``static`` would succeed)."""
+        return self.has_input(i) and self._loader.static_value(self.node.input[i]) is not None
 
     def attr(self, name: str, default: Any = None) -> Any:
         """Attribute ``name``'s value (ints, floats, lists, tensors as arrays), or ``default``."""
@@ -295,11 +306,42 @@ class _Loader:
     def node_for(self, name: str, ctx: ImportContext) -> Node:
         node = self.env.get(name)
         if node is None and name in self.raw:
-            node = parameter(self.array(self.raw[name], f"initializer {name!r}"), name=name)
+            value = self.array(self.raw[name], f"initializer {name!r}")
+            # Integer and bool initializers (indices, shapes, axes) are data, never trained: constants,
+            # so that what depends on them is known when the graph is built.
+            small_ints = value.dtype.kind in "biu" and value.size <= FOLD_MAX_ELEMENTS
+            node = constant(value, name=name) if small_ints else parameter(value, name=name)
             self.define(name, node)
         if node is None:
             raise ctx.error(f"operand {name!r} is not a graph input, an initializer or an earlier node's output")
         return node
+
+    def known_at_load(self, name: str) -> bool:
+        """Whether tensor ``name`` is a constant (or an initializer that becomes one)."""
+        node = self.env.get(name)
+        if node is not None:
+            return isinstance(node.op, Constant)
+        tensor = self.raw.get(name)
+        return tensor is not None and self.numpy_dtype(tensor.data_type) in _DATA_TYPES \
+            and math.prod(tensor.dims) <= FOLD_MAX_ELEMENTS
+
+    def fold(self, ctx: ImportContext, node: Node, name: str) -> Node:
+        """``node`` computed now as a constant when its value is known at load time and small."""
+        if isinstance(node.op, Constant) or node in self.defined:
+            return node
+        known = node.spec.value
+        if known is not None and None not in known:
+            return constant(np.array(known, dtype=node.dtype).reshape(node.shape), name=name)
+        given = [i for i in ctx.node.input if i]
+        if not given or not all(self.known_at_load(i) for i in given) or None in node.shape \
+                or math.prod(node.shape) > FOLD_MAX_ELEMENTS:  # type: ignore[arg-type]
+            return node
+        try:
+            with np.errstate(all="ignore"):
+                value = evaluate(node)
+        except GraphError as e:
+            raise ctx.error(f"computing it at load time (its operands are constants) fails: {e}") from None
+        return constant(value, name=name)
 
     def add_inputs(self) -> None:
         for vi in self.model.graph.input:
@@ -379,7 +421,7 @@ class _Loader:
                 if node not in self.defined:  # made by this importer, not an operand passed through
                     node.name = f"{out_name}_{node.op.kind}"
                 node = ops.cast(node, onnx_dtype, name=out_name)
-            self.define(out_name, node)
+            self.define(out_name, self.fold(ctx, node, out_name))
 
 
 def _count(info: dict[str, str], key: str, where: str) -> int | None:
@@ -399,10 +441,14 @@ def _default_opset(model: onnx.ModelProto) -> int:
     raise OnnxImportError("the model imports no version of the default ONNX domain (opset_import)")
 
 
+_DATA_TYPES = frozenset(np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+                                              np.uint32, np.uint64))
+
+
 def _onnx_result_dtype(ctx: ImportContext) -> np.dtype[Any] | None:
     # Every op imported here computes in the type of its first operand (ONNX's type variable T).
-    # Ops declaring ``onnx_own_result_dtype`` (comparisons, ArgMax, Where...) give each output its ONNX type.
-    if ctx.node.op_type in ("Constant", "Cast") or not ctx.has_input(0):
+    # Ops declaring ``onnx_own_result_dtype`` (comparisons, ArgMax, Shape...) give each output its ONNX type.
+    if ctx.node.op_type == "Constant" or not ctx.has_input(0):
         return None
     if getattr(getattr(ctx._loader.importers[ctx.node.op_type], "__self__", None), "onnx_own_result_dtype", False):
         return None
@@ -454,8 +500,9 @@ def load(source: str | os.PathLike[str] | bytes | onnx.ModelProto, *, constants:
          base_dir: str | os.PathLike[str] | None = None) -> Graph:
     """Import an ONNX model (a path, serialized bytes or a ModelProto) as a ``Graph``.
 
-    ``constants`` fixes graph inputs to values at load time (an input that feeds a Reshape's
-    shape, say); ``shapes`` gives the shape of inputs whose rank the model leaves unknown.
+    ``constants`` fixes graph inputs to values at load time (an input that feeds a value needed
+    when the graph is built, or one to fold away; shapes fed as inputs otherwise stay run-time
+    operands); ``shapes`` gives the shape of inputs whose rank the model leaves unknown.
     Tensors stored as external data are read from ``base_dir``: by default the model file's
     folder; a model given as bytes or a ModelProto has none, and its external data is refused.
     """

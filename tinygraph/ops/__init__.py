@@ -6,17 +6,19 @@ to a family module's ``__all__`` is ``tg.ops.NewOp`` and ``tg.new_op`` at once.
 """
 
 from ..op import Constant, Input, Op, Parameter, as_node, constant, input, parameter
-from . import activations, elementwise, layout, linalg, logic, math, reductions
+from . import activations, elementwise, indexing, layout, linalg, logic, math, reductions, shaping
 from .activations import *  # noqa: F403
 from .elementwise import *  # noqa: F403
+from .indexing import *  # noqa: F403
 from .layout import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .logic import *  # noqa: F403
 from .math import *  # noqa: F403
 from .reductions import *  # noqa: F403
+from .shaping import *  # noqa: F403
 
 #: The op families, in the order the docs list them.
-FAMILIES = (elementwise, activations, math, logic, linalg, reductions, layout)
+FAMILIES = (elementwise, activations, math, logic, linalg, reductions, layout, indexing, shaping)
 
 __all__ = ["Op", "Input", "Parameter", "Constant", "as_node", "input", "parameter", "constant"]
 __all__ += elementwise.__all__
@@ -26,3 +28,5 @@ __all__ += reductions.__all__
 __all__ += layout.__all__
 __all__ += math.__all__
 __all__ += logic.__all__
+__all__ += indexing.__all__
+__all__ += shaping.__all__

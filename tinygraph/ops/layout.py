@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ShapeError
 from ..node import Node
 from ..op import Op
 from ..shapes import Spec, reshape_shape, transpose_shape
+from .shaping import known_elements
 
 __all__ = ["Transpose", "Reshape", "Cast", "transpose", "reshape", "cast"]
 
@@ -62,40 +64,107 @@ class Transpose(Op):
         perm = ctx.ints_attr("perm", None)
         return {"axes": perm}
 
+    @classmethod
+    def node_method(cls, node: Node, *axes: Any) -> Node:
+        """``node.transpose()``, ``node.transpose(1, 0)`` or ``node.transpose((1, 0))``, as numpy takes them."""
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = tuple(axes[0]) if axes[0] is not None else ()
+        return cls(axes or None)(node)
+
 
 class Reshape(Op):
-    """``np.reshape(a, shape)``; one ``-1`` is inferred."""
+    """``np.reshape(a, shape)``; one ``-1`` is inferred.
 
-    arity = 1
+    Two forms: ``Reshape(shape)`` with the target as static configuration (one operand), or
+    ``Reshape()`` taking the target as a second operand, a 1-D integer node whose value may be
+    known only at run time (``tg.reshape(x, tg.shape(y))``). The run-time form's spec has the
+    target's length as its rank and every size the target's spec knows; ``copy_zeros=True``
+    gives ONNX's meaning of a 0 (copy the input's size there) instead of numpy's.
+    """
+
+    arity = None
+    python_operator = "reshape"
     onnx_type = "Reshape"
 
-    def __init__(self, shape: int | Sequence[int]) -> None:
-        # An int is a 1-D shape, as in np.reshape(a, 6).
-        shape = int_or_ints(shape, "Reshape")
-        self.shape = (shape,) if isinstance(shape, int) else shape
+    def __init__(self, shape: int | Sequence[int] | None = None, copy_zeros: bool = False) -> None:
+        if shape is None:
+            self.shape: tuple[int, ...] | None = None
+        else:
+            # An int is a 1-D shape, as in np.reshape(a, 6).
+            target = int_or_ints(shape, "Reshape")
+            self.shape = (target,) if isinstance(target, int) else target
+        self.copy_zeros = bool(copy_zeros)
+        if self.copy_zeros and self.shape is not None:
+            raise ValueError("copy_zeros is for a target given as an operand")
 
-    def forward(self, a: Any) -> Any:
+    def attributes(self) -> dict[str, Any]:
+        """``shape`` (static form) or ``copy_zeros`` (run-time form, when set)."""
+        if self.shape is not None:
+            return {"shape": self.shape}
+        return {"copy_zeros": True} if self.copy_zeros else {}
+
+    def forward(self, a: Any, *target: Any) -> Any:
         """``np.reshape``."""
-        return np.reshape(a, self.shape)
+        if self.shape is not None:
+            return np.reshape(a, self.shape)
+        dims = [int(v) for v in np.asarray(target[0]).reshape(-1)]
+        if self.copy_zeros:
+            shape = np.shape(a)
+            if any(d == 0 and i >= len(shape) for i, d in enumerate(dims)):
+                raise ValueError(f"target {dims} copies a dimension a rank-{len(shape)} input lacks")
+            dims = [shape[i] if d == 0 else d for i, d in enumerate(dims)]
+        return np.reshape(a, dims)
 
-    def infer(self, a: Spec) -> Spec:
-        """The new shape, same dtype."""
-        return Spec(reshape_shape(a.shape, self.shape), a.dtype)
+    def infer(self, a: Spec, *target: Spec) -> Spec:
+        """The new shape (unknown where the target or a ``-1`` depends on run-time sizes), same dtype."""
+        if self.shape is not None:
+            if target:
+                raise ShapeError("a Reshape with a static shape takes one operand")
+            shape = reshape_shape(a.shape, self.shape)
+            return Spec(shape, a.dtype, False, a.value if len(shape) <= 1 else None)
+        if len(target) != 1:
+            raise ShapeError("a Reshape without a static shape takes the target as its second operand")
+        dims = known_elements(target[0], "target shape")
+        if self.copy_zeros:
+            if any(d == 0 and i >= a.ndim for i, d in enumerate(dims)):
+                raise ShapeError(f"target {tuple(dims)} copies a dimension a rank-{a.ndim} input lacks")
+            dims = [a.shape[i] if d == 0 else d for i, d in enumerate(dims)]
+        if None not in dims:
+            return Spec(reshape_shape(a.shape, dims), a.dtype)  # type: ignore[arg-type]
+        known = [d for d in dims if d is not None]
+        if known.count(-1) > 1 or any(d < -1 for d in known):
+            raise ShapeError(f"invalid reshape target {tuple(dims)}")
+        return Spec(tuple(None if d is None or d == -1 else d for d in dims), a.dtype)
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
-        """``Reshape`` with the target as a constant (``allowzero`` keeps numpy's meaning of 0)."""
-        shape = ctx.constant(np.array(self.shape, dtype=np.int64), f"{ctx.name(node)}_shape")
-        # In ONNX a 0 copies the input's dimension; numpy's 0 is a size. allowzero=1 keeps numpy's meaning.
-        extra: dict[str, Any] = {"allowzero": 1} if 0 in self.shape else {}
+        """``Reshape`` with the target as a constant or the operand (``allowzero`` keeps numpy's 0)."""
+        if self.shape is None:
+            shape = ctx.operand(node.inputs[1], np.int64)
+            extra: dict[str, Any] = {} if self.copy_zeros else {"allowzero": 1}
+        else:
+            shape = ctx.constant(np.array(self.shape, dtype=np.int64), f"{ctx.name(node)}_shape")
+            # In ONNX a 0 copies the input's dimension; numpy's 0 is a size. allowzero=1 keeps numpy's meaning.
+            extra = {"allowzero": 1} if 0 in self.shape else {}
         return str(ctx.emit("Reshape", [ctx.operand(node.inputs[0]), shape], output=ctx.name(node), **extra))
 
     @classmethod
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
-        """The target from the attribute (opset < 5) or a value known at load time."""
+        """The target from the attribute (opset < 5), a value known at load time, or a run-time operand."""
         x = ctx.input(0)
-        target = ctx.ints_attr("shape", []) if ctx.opset < 5 else ctx.static_ints(1, "target shape")
         allowzero = ctx.bool_attr("allowzero", False)
+        if ctx.opset < 5:
+            target = ctx.ints_attr("shape", [])
+        elif not ctx.is_static(1):
+            return [cls(copy_zeros=not allowzero)(x, ctx.input(1), name=ctx.name())]
+        else:
+            target = ctx.static_ints(1, "target shape")
         return [cls(_numpy_target(ctx, x.shape, target, allowzero))(x, name=ctx.name())]
+
+    @classmethod
+    def node_method(cls, node: Node, *shape: Any) -> Node:
+        """``node.reshape(2, 3)``, ``node.reshape((2, 3))`` or ``node.reshape(shape_node)``."""
+        target = shape[0] if len(shape) == 1 else shape
+        return reshape(node, target)
 
 
 def _numpy_target(ctx: Any, shape: tuple[int | None, ...], target: list[int], allowzero: bool) -> tuple[int, ...]:
@@ -137,6 +206,7 @@ def _numpy_target(ctx: Any, shape: tuple[int | None, ...], target: list[int], al
 class Cast(Op):
     """``a.astype(dtype)``: float to int truncates toward zero, as numpy does."""
 
+    onnx_own_result_dtype = True
     arity = 1
     onnx_type = "Cast"
 
@@ -149,8 +219,13 @@ class Cast(Op):
         return np.asarray(a).astype(self.dtype)
 
     def infer(self, a: Spec) -> Spec:
-        """Same shape, the new dtype."""
-        return Spec(a.shape, np.dtype(self.dtype))
+        """Same shape, the new dtype (a known integer value stays known)."""
+        dtype = np.dtype(self.dtype)
+        value = a.value
+        if value is not None and (dtype.kind not in "iu" or not all(
+                np.iinfo(dtype).min <= v <= np.iinfo(dtype).max for v in value if v is not None)):
+            value = None  # a narrowing cast wraps: what was known no longer is
+        return Spec(a.shape, dtype, False, value)
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``Cast`` to the element type of the node's dtype."""
@@ -168,8 +243,10 @@ def transpose(a: Any, axes: Sequence[int] | None = None, *, name: str | None = N
     return Transpose(axes)(a, name=name)
 
 
-def reshape(a: Any, shape: int | Sequence[int], *, name: str | None = None) -> Node:
-    """``np.reshape(a, shape)``."""
+def reshape(a: Any, shape: Any, *, name: str | None = None) -> Node:
+    """``np.reshape(a, shape)``; ``shape`` may be a 1-D integer node (the run-time form)."""
+    if isinstance(shape, Node):
+        return Reshape()(a, shape, name=name)
     return Reshape(shape)(a, name=name)
 
 

@@ -7,7 +7,7 @@ keys), so equality is ``tg.equal(a, b)``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class _Comparison(Elementwise):
     arity = 2
     dot_style = {"fillcolor": "#eef"}
     #: The importer keeps the bool result (ONNX's output type is not the operands').
-    onnx_own_result_dtype: ClassVar[bool] = True
+    onnx_own_result_dtype = True
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """The ONNX comparison with both operands in their common (numpy-promoted) dtype."""
@@ -133,7 +133,7 @@ class IsNaN(Elementwise):
     arity = 1
     ufunc = np.isnan
     onnx_type = "IsNaN"
-    onnx_own_result_dtype: ClassVar[bool] = True
+    onnx_own_result_dtype = True
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``IsNaN`` of the operand as it is."""
@@ -147,7 +147,7 @@ class IsInf(Op):
     arity = 1
     fresh_output = True
     onnx_type = "IsInf"
-    onnx_own_result_dtype: ClassVar[bool] = True
+    onnx_own_result_dtype = True
 
     def __init__(self, detect_negative: bool = True, detect_positive: bool = True) -> None:
         self.detect_negative = bool(detect_negative)
@@ -191,7 +191,7 @@ class Where(Op):
     fresh_output = True
     formula = "a ? b : c"
     onnx_type = "Where"
-    onnx_own_result_dtype: ClassVar[bool] = True
+    onnx_own_result_dtype = True
 
     def forward(self, condition: Any, a: Any, b: Any) -> Any:
         """``np.where`` (a nonzero condition counts as true), in the result dtype."""

@@ -705,7 +705,7 @@ class CastLike(Op):
     arity = 2
     formula = "a as b's dtype"
     onnx_type = "CastLike"
-    onnx_own_result_dtype: ClassVar[bool] = True
+    onnx_own_result_dtype = True
 
     def forward(self, a: Any, like: Any) -> Any:
         """``np.asarray(a).astype(like.dtype)``."""

@@ -16,6 +16,7 @@ from ..node import Node
 from ..op import Op
 from ..shapes import Spec, broadcast_shapes, normalize_axes, reduce_shape, result_dtype
 from .layout import int_or_ints
+from .shaping import runtime_reduce
 
 __all__ = [
     "Sum", "Mean", "ReduceMax", "ReduceMin", "Prod", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",
@@ -83,6 +84,9 @@ class _Reduction(Op):
         """Axes from the input (newer opsets) or the attribute; empty axes reduce all, or nothing."""
         x = ctx.input(0)
         keepdims = ctx.bool_attr("keepdims", True)
+        if ctx.opset >= cls.onnx_axes_input_since and ctx.has_input(1) and not ctx.is_static(1):
+            return [runtime_reduce(x, ctx.input(1), cls.kind, keepdims, ctx.bool_attr("noop_with_empty_axes", False),
+                                   name=ctx.name())]
         if ctx.opset >= cls.onnx_axes_input_since:
             axes = ctx.static_ints(1, "axes") if ctx.has_input(1) else []
             if not axes and ctx.bool_attr("noop_with_empty_axes", False):
@@ -153,6 +157,7 @@ def _sum_dtype(a: Any) -> Any:
 class Sum(_Reduction):
     """``np.sum(a, axis, keepdims=...)``."""
 
+    python_operator = "sum"
     reducer = np.sum
     onnx_type = "ReduceSum"
     onnx_axes_input_since = 13
@@ -161,6 +166,7 @@ class Sum(_Reduction):
 class Mean(_Reduction):
     """``np.mean(a, axis, keepdims=...)``."""
 
+    python_operator = "mean"
     reducer = np.mean
     onnx_type = "ReduceMean"
     onnx_axes_input_since = 18
@@ -241,7 +247,7 @@ class _ArgExtreme(Op):
     arity = 1
     fresh_output = True
     finder: ClassVar[Any]
-    onnx_own_result_dtype: ClassVar[bool] = True
+    onnx_own_result_dtype = True
 
     def __init__(self, axis: int = 0, keepdims: bool = False, select_last_index: bool = False) -> None:
         self.axis = int(axis)
@@ -354,7 +360,7 @@ class TopK(Op):
     arity = 1
     fresh_output = True
     onnx_type = "TopK"
-    onnx_own_result_dtype: ClassVar[bool] = True
+    onnx_own_result_dtype = True
 
     def __init__(self, k: int, axis: int = -1, largest: bool = True, output: str = "values") -> None:
         if output not in ("values", "indices"):

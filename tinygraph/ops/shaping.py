@@ -1,0 +1,545 @@
+"""Shapes as values, and ops that take a shape: ``shape``, ``size``, ``constant_of_shape``, ``range``,
+``expand``, ``tile``, ``pad``, ``trilu``, and reductions whose axes come at run time.
+
+A shape-taking op takes the shape (or repeats, pads, axes) as an *operand*: a constant when it is
+known (``tg.expand(x, (3, 4))`` wraps the tuple), or any 1-D integer node computed at run time
+(``tg.shape(x)`` and arithmetic on it, as PyTorch's exporter writes batch sizes). The operand's
+static length gives the output's rank; every element the spec knows (``Spec.value``, carried by
+constants, ``Shape``, ``Gather``, ``Concat``...) gives a static size, and the others are ``None``.
+A value that does not fit at run time fails with an ``ExecutionError`` naming the node.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import GraphError, ShapeError
+from ..node import Node
+from ..op import Op
+from ..shapes import MAX_KNOWN_VALUE, Dim, Spec, broadcast_shapes, format_spec, normalize_axes
+
+__all__ = [
+    "Shape", "Size", "ConstantOfShape", "Range", "Expand", "Tile", "Pad", "Trilu", "RuntimeReduce",
+    "shape", "size", "constant_of_shape", "range", "expand", "tile", "pad", "trilu", "tril", "triu",
+    "runtime_reduce",
+]
+
+_INT64 = np.dtype(np.int64)
+_END = np.iinfo(np.int64).max
+_range = builtins.range
+_slice = builtins.slice
+
+
+# --- what shape operands tell at build time ---------------------------------------------------------
+
+
+def known_elements(spec: Spec, what: str) -> list[Dim]:
+    """A 1-D integer operand's elements as far as known at build time (``None``: run time only)."""
+    if spec.dtype.kind not in "iu":
+        raise ShapeError(f"the {what} must be integers, got {format_spec(spec)}")
+    if spec.ndim > 1:
+        raise ShapeError(f"the {what} must be 1-D, got {format_spec(spec)}")
+    n = 1 if spec.ndim == 0 else spec.shape[0]
+    if n is None:
+        raise ShapeError(f"the {what} ({format_spec(spec)}) must have a length known at build time: it sets a rank")
+    if spec.value is not None:
+        return list(spec.value)
+    return [None] * n
+
+
+def values_spec(values: Sequence[Dim], dtype: Any = _INT64, scalar: bool = False) -> Spec:
+    """The spec of a small integer value whose elements are (partly) known."""
+    dims: tuple[Dim, ...] = () if scalar else (len(values),)
+    known = tuple(values) if len(values) <= MAX_KNOWN_VALUE else None
+    return Spec(dims, np.dtype(dtype), False, known)
+
+
+def as_int_operand(value: Any, what: str) -> Any:
+    """``value`` as an operand: a node as it is; ints and sequences of ints as an int64 array."""
+    if isinstance(value, Node):
+        return value
+    arr = np.asarray(value)
+    if arr.dtype == object or (arr.size and arr.dtype.kind not in "iu"):
+        raise TypeError(f"{what}: expected ints or an integer node, got {value!r}")
+    return arr.astype(np.int64)
+
+
+def _ints(value: Any) -> list[int]:
+    return [int(v) for v in np.asarray(value).reshape(-1)]
+
+
+def _dims_text(dims: Sequence[Dim]) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in dims) + ")"
+
+
+# --- shapes as values ---------------------------------------------------------------------------------
+
+
+class Shape(Op):
+    """``np.array(a.shape[start:end])`` as int64; its spec knows every static size."""
+
+    arity = 1
+    fresh_output = True
+    onnx_type = "Shape"
+    onnx_own_result_dtype = True
+
+    def __init__(self, start: int = 0, end: int | None = None) -> None:
+        self.start = int(start)
+        self.end = None if end is None else int(end)
+
+    def forward(self, a: Any) -> Any:
+        """The shape as an int64 array."""
+        return np.array(np.shape(a)[self.start:self.end], dtype=np.int64)
+
+    def infer(self, a: Spec) -> Spec:
+        """1-D int64 of the sliced rank; the static sizes as its known value."""
+        return values_spec(a.shape[self.start:self.end])
+
+    def onnx_attributes(self, node: Node) -> dict[str, Any]:
+        """``start``/``end`` when not the whole shape."""
+        attrs: dict[str, Any] = {"start": self.start} if self.start else {}
+        if self.end is not None:
+            attrs["end"] = self.end
+        return attrs
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``Shape`` (``start``/``end`` since opset 15; a ``Slice`` of the whole shape before)."""
+        x = ctx.operand(node.inputs[0])
+        attrs = self.onnx_attributes(node)
+        if ctx.opset >= 15 or not attrs:
+            return str(ctx.emit("Shape", [x], output=ctx.name(node), **attrs))
+        whole = ctx.emit("Shape", [x])
+        bounds = [ctx.constant(np.array([v], dtype=np.int64), f"{ctx.name(node)}_{w}")
+                  for v, w in ((self.start, "start"), (_END if self.end is None else self.end, "end"))]
+        return str(ctx.emit("Slice", [whole, *bounds], output=ctx.name(node)))
+
+    @classmethod
+    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
+        """``start`` and ``end``."""
+        end = ctx.attr("end", None)
+        return {"start": ctx.int_attr("start", 0), "end": None if end is None else int(end)}
+
+
+class Size(Op):
+    """``np.size(a)`` as an int64 scalar."""
+
+    arity = 1
+    fresh_output = True
+    onnx_type = "Size"
+    onnx_own_result_dtype = True
+
+    def forward(self, a: Any) -> Any:
+        """The number of elements."""
+        return np.array(np.size(a), dtype=np.int64)
+
+    def infer(self, a: Spec) -> Spec:
+        """An int64 scalar, known when every size is."""
+        n = None if None in a.shape else math.prod(d for d in a.shape if d is not None)
+        return values_spec([n], scalar=True)
+
+
+class ConstantOfShape(Op):
+    """``np.full(shape, value, dtype)`` with the shape an operand (known at build time or not)."""
+
+    kind = "constant_of_shape"
+    arity = 1
+    fresh_output = True
+    onnx_type = "ConstantOfShape"
+    onnx_own_result_dtype = True
+
+    def __init__(self, value: float | int | bool = 0.0, dtype: Any = "float64") -> None:
+        self.dtype = np.dtype(dtype).name
+        self.value = np.asarray(value, dtype=self.dtype).item()
+
+    def forward(self, shape: Any) -> Any:
+        """``np.full``."""
+        return np.full(tuple(_ints(shape)), self.value, dtype=self.dtype)
+
+    def infer(self, shape: Spec) -> Spec:
+        """The shape's known sizes, ``dtype``."""
+        dims = known_elements(shape, "shape")
+        if any(d is not None and d < 0 for d in dims):
+            raise ShapeError(f"negative size in shape {_dims_text(dims)}")
+        return Spec(tuple(dims), np.dtype(self.dtype))
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``ConstantOfShape`` with ``value`` a one-element tensor of the dtype."""
+        value = np.full((1,), self.value, dtype=self.dtype)
+        ctx.elem_type(node.dtype, node)
+        return str(ctx.emit("ConstantOfShape", [ctx.operand(node.inputs[0], _INT64)], output=ctx.name(node),
+                            value=ctx.onnx.numpy_helper.from_array(value)))
+
+    @classmethod
+    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
+        """``value`` (default float32 0)."""
+        value = ctx.attr("value", None)
+        if value is None:
+            return {"value": 0.0, "dtype": "float32"}
+        arr = np.asarray(value)
+        if arr.size != 1:
+            raise ctx.error(f"value must hold one element, got {arr.size}")
+        return {"value": arr.reshape(-1)[0].item(), "dtype": arr.dtype.name}
+
+
+class Range(Op):
+    """``start + delta * arange(n)`` with ``n = max(ceil((limit - start) / delta), 0)``, as ONNX's Range."""
+
+    arity = 3
+    fresh_output = True
+    onnx_type = "Range"
+
+    def forward(self, start: Any, limit: Any, delta: Any) -> Any:
+        """The sequence, in ``start``'s dtype."""
+        start, limit, delta = np.asarray(start), np.asarray(limit), np.asarray(delta)
+        if delta == 0:
+            raise ValueError("range with delta 0")
+        n = max(math.ceil((float(limit) - float(start)) / float(delta)), 0)
+        dtype = np.result_type(start, limit, delta)
+        return (np.arange(n, dtype=dtype) * delta.astype(dtype) + start.astype(dtype)).astype(dtype)
+
+    def infer(self, start: Spec, limit: Spec, delta: Spec) -> Spec:
+        """1-D of the operands' dtype; its length known when the three integer values are."""
+        for s, what in ((start, "start"), (limit, "limit"), (delta, "delta")):
+            if s.ndim != 0 and s.shape != (1,):
+                raise ShapeError(f"{what} must be a scalar, got {format_spec(s)}")
+        dtype = np.result_type(start.dtype, limit.dtype, delta.dtype)
+        values = [s.value[0] if s.value is not None else None for s in (start, limit, delta)]
+        if None in values or dtype.kind not in "iu":
+            return Spec((None,), dtype)
+        a, b, d = (int(v) for v in values)  # type: ignore[arg-type]
+        if d == 0:
+            raise ShapeError("range with delta 0")
+        n = max(-((a - b) // d), 0)
+        return values_spec([a + i * d for i in _range(n)], dtype) if n <= MAX_KNOWN_VALUE else Spec((n,), dtype)
+
+
+def _target_shape(a: Spec, shape: Spec) -> tuple[Dim, ...]:
+    dims = known_elements(shape, "shape")
+    for d in dims:
+        if d is not None and d < 0:
+            raise ShapeError(f"negative size in shape {_dims_text(dims)}")
+    return broadcast_shapes(a.shape, tuple(dims))
+
+
+class Expand(Op):
+    """``np.broadcast_to(a, broadcast_shapes(a.shape, shape))``: ONNX's two-way broadcast."""
+
+    arity = 2
+    onnx_type = "Expand"
+
+    def forward(self, a: Any, shape: Any) -> Any:
+        """A broadcast copy (read-only views would be shared with later ops)."""
+        a = np.asarray(a)
+        return np.array(np.broadcast_to(a, np.broadcast_shapes(a.shape, tuple(_ints(shape)))))
+
+    def infer(self, a: Spec, shape: Spec) -> Spec:
+        """The broadcast shape, ``a``'s dtype."""
+        return Spec(_target_shape(a, shape), a.dtype)
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``Expand``."""
+        x, s = node.inputs
+        return str(ctx.emit("Expand", [ctx.operand(x), ctx.operand(s, _INT64)], output=ctx.name(node)))
+
+
+class Tile(Op):
+    """``np.tile(a, repeats)`` with one repeat per axis."""
+
+    arity = 2
+    fresh_output = True
+    onnx_type = "Tile"
+
+    def forward(self, a: Any, repeats: Any) -> Any:
+        """``np.tile``, refusing a repeat count per axis that does not match the rank."""
+        reps = _ints(repeats)
+        if len(reps) != np.ndim(a) or min(reps, default=0) < 0:
+            raise ValueError(f"Tile needs one non-negative repeat per axis of {np.shape(a)}, got {reps}")
+        return np.tile(a, reps)
+
+    def infer(self, a: Spec, repeats: Spec) -> Spec:
+        """Each size times its repeat."""
+        reps = known_elements(repeats, "repeats")
+        if len(reps) != a.ndim:
+            raise ShapeError(f"needs one repeat per axis ({a.ndim}), got {len(reps)}")
+        return Spec(tuple(None if d is None or r is None else d * r for d, r in zip(a.shape, reps)), a.dtype)
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``Tile``."""
+        x, r = node.inputs
+        return str(ctx.emit("Tile", [ctx.operand(x), ctx.operand(r, _INT64)], output=ctx.name(node)))
+
+
+_PAD_MODES = ("constant", "reflect", "edge", "wrap")
+
+
+class Pad(Op):
+    """Padding as ONNX's Pad: operands ``(a, pads[, value[, axes]])``, ``pads`` = all begins then all ends
+    (of ``axes``, default every axis); negative pads crop."""
+
+    arity = None
+    fresh_output = True
+    onnx_type = "Pad"
+
+    def __init__(self, mode: str = "constant") -> None:
+        if mode not in _PAD_MODES:
+            raise ValueError(f"Pad mode must be one of {_PAD_MODES}, got {mode!r}")
+        self.mode = mode
+
+    def forward(self, a: Any, pads: Any, value: Any = None, axes: Any = None) -> Any:
+        """``np.pad`` for the growth, slicing for negative pads."""
+        a = np.asarray(a)
+        n = a.ndim
+        p = _spread(_ints(pads), None if axes is None else _ints(axes), n)
+        if p is None:
+            raise ValueError(f"pads {_ints(pads)} do not fit a rank-{n} input (axes {axes})")
+        crop = tuple(_slice(max(-p[i], 0), a.shape[i] - max(-p[i + n], 0)) for i in _range(n))
+        a = a[crop]
+        width = [(max(p[i], 0), max(p[i + n], 0)) for i in _range(n)]
+        if self.mode == "constant":
+            fill = 0 if value is None or np.size(value) == 0 else np.asarray(value).reshape(-1)[0]
+            return np.pad(a, width, mode="constant", constant_values=np.asarray(fill).astype(a.dtype))
+        return np.pad(a, width, mode=self.mode)  # type: ignore[call-overload]
+
+    def infer(self, a: Spec, pads: Spec, *rest: Spec) -> Spec:
+        """Each size plus its two pads."""
+        if len(rest) > 2:
+            raise ShapeError("Pad takes the input, the pads, a fill value and axes")
+        if rest and rest[0].ndim > 1:
+            raise ShapeError(f"the fill value must be a scalar, got {format_spec(rest[0])}")
+        n = a.ndim
+        given = known_elements(pads, "pads")
+        axes = known_elements(rest[1], "axes") if len(rest) > 1 else None
+        if axes is not None and None in axes:
+            if len(given) != 2 * len(axes):
+                raise ShapeError(f"{len(given)} pads for {len(axes)} axes")
+            return Spec((None,) * n, a.dtype)
+        p = _spread(given, axes, n)  # type: ignore[arg-type]
+        if p is None:
+            raise ShapeError(f"pads {_dims_text(given)} (begins then ends) do not fit a rank-{n} input"
+                             + (f" and axes {axes}" if axes is not None else ""))
+        dims: list[Dim] = []
+        for i, d in enumerate(a.shape):
+            b, e = p[i], p[i + n]
+            size = None if d is None or b is None or e is None else d + b + e
+            if size is not None and size < 0:
+                raise ShapeError(f"pads {_dims_text(given)} crop axis {i} (size {d}) below zero")
+            dims.append(size)
+        return Spec(tuple(dims), a.dtype)
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``Pad`` with pads (the fill value, axes) as inputs."""
+        x, p, *rest = node.inputs
+        if self.mode == "wrap" and ctx.opset < 19:
+            raise GraphError(f"cannot export {ctx.name(node)}: ONNX's Pad has mode 'wrap' from opset 19, "
+                             f"not {ctx.opset}")
+        if len(rest) > 1 and ctx.opset < 18:
+            raise GraphError(f"cannot export {ctx.name(node)}: ONNX's Pad takes axes from opset 18, not {ctx.opset}")
+        operands = [ctx.operand(x), ctx.operand(p, _INT64)]
+        if rest:
+            operands.append(ctx.operand(rest[0], node.dtype))
+        if len(rest) > 1:
+            operands.append(ctx.operand(rest[1], _INT64))
+        return str(ctx.emit("Pad", operands, output=ctx.name(node), mode=self.mode))
+
+    @classmethod
+    def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
+        """Pads from the attribute (opset < 11) or operands (with ``axes`` since opset 18)."""
+        x = ctx.input(0)
+        mode = ctx.attr("mode", "constant")
+        if mode not in _PAD_MODES:
+            raise ctx.error(f"mode {mode!r} is not supported ({', '.join(_PAD_MODES)} are)")
+        if ctx.opset < 11:
+            pads: Any = np.array(ctx.ints_attr("pads", []), dtype=np.int64)
+            fill: Any = np.asarray(ctx.float_attr("value", 0.0), dtype=x.dtype)
+            return [cls(mode)(x, pads, fill, name=ctx.name())]
+        operands: list[Any] = [x, ctx.input(1)]
+        if ctx.has_input(2) or ctx.has_input(3):
+            operands.append(ctx.input(2) if ctx.has_input(2) else np.zeros((), dtype=x.dtype))
+        if ctx.has_input(3):
+            operands.append(ctx.input(3))
+        return [cls(mode)(*operands, name=ctx.name())]
+
+
+def _spread(pads: list[Any], axes: list[int] | None, n: int) -> list[Any] | None:
+    """Pads for ``axes`` (begins then ends) as pads for all ``n`` axes; ``None`` if they don't fit."""
+    if axes is None:
+        return pads if len(pads) == 2 * n else None
+    if len(pads) != 2 * len(axes) or any(not -n <= ax < n for ax in axes):
+        return None
+    out: list[Any] = [0] * (2 * n)
+    for j, ax in enumerate(axes):
+        out[ax % n], out[ax % n + n] = pads[j], pads[j + len(axes)]
+    return out
+
+
+class Trilu(Op):
+    """``np.triu(a, k)`` (``upper``) or ``np.tril(a, k)`` over the last two axes; ``k`` may be an operand."""
+
+    arity = None
+    fresh_output = True
+    onnx_type = "Trilu"
+
+    def __init__(self, upper: bool = True, k: int = 0) -> None:
+        self.upper = bool(upper)
+        self.k = int(k)
+
+    def forward(self, a: Any, *k: Any) -> Any:
+        """``np.triu``/``np.tril``."""
+        diagonal = int(np.asarray(k[0]).reshape(-1)[0]) if k else self.k
+        return np.triu(a, diagonal) if self.upper else np.tril(a, diagonal)
+
+    def infer(self, a: Spec, *k: Spec) -> Spec:
+        """Same shape and dtype; at least 2-D."""
+        if a.ndim < 2:
+            raise ShapeError(f"needs at least 2 dimensions, got {format_spec(a)}")
+        if len(k) > 1 or (k and (k[0].dtype.kind not in "iu" or k[0].ndim > 1)):
+            raise ShapeError("k must be one integer")
+        return Spec(a.shape, a.dtype)
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``Trilu`` with ``k`` as an input."""
+        x, *k = node.inputs
+        kk = ctx.operand(k[0], _INT64) if k else ctx.constant(np.array(self.k, dtype=np.int64), f"{ctx.name(node)}_k")
+        return str(ctx.emit("Trilu", [ctx.operand(x), kk], output=ctx.name(node), upper=int(self.upper)))
+
+    @classmethod
+    def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
+        """``upper``, and ``k`` as an operand."""
+        upper = bool(ctx.int_attr("upper", 1))
+        operands = [ctx.input(0)] + ([ctx.input(1)] if ctx.has_input(1) else [])
+        return [cls(upper)(*operands, name=ctx.name())]
+
+
+_REDUCERS: dict[str, Any] = {"sum": np.sum, "mean": np.mean}
+_REDUCE_ONNX = {"sum": ("ReduceSum", 13), "mean": ("ReduceMean", 18)}
+
+
+class RuntimeReduce(Op):
+    """``np.sum``/``np.mean`` over axes given as an operand (ONNX's axes input fed at run time)."""
+
+    arity = 2
+    fresh_output = True
+    kind = "reduce"
+
+    def __init__(self, reducer: str = "sum", keepdims: bool = True, noop_with_empty_axes: bool = False) -> None:
+        if reducer not in _REDUCERS:
+            raise ValueError(f"reducer must be one of {sorted(_REDUCERS)}, got {reducer!r}")
+        self.reducer = reducer
+        self.keepdims = bool(keepdims)
+        self.noop_with_empty_axes = bool(noop_with_empty_axes)
+
+    def forward(self, a: Any, axes: Any) -> Any:
+        """Reduce over the axes (none: all, or nothing with ``noop_with_empty_axes``)."""
+        ax = tuple(_ints(axes))
+        if not ax and self.noop_with_empty_axes:
+            return np.array(a, copy=True)
+        return _REDUCERS[self.reducer](a, axis=ax or None, keepdims=self.keepdims)
+
+    def infer(self, a: Spec, axes: Spec) -> Spec:
+        """Exact when the axes are known; else the rank, with unknown sizes where an axis may be."""
+        elements = known_elements(axes, "axes")
+        dtype = _REDUCERS[self.reducer](np.zeros(1, dtype=a.dtype)).dtype
+        if not elements and self.noop_with_empty_axes:
+            return Spec(a.shape, a.dtype)
+        if None not in elements:
+            axis = tuple(int(v) for v in elements)  # type: ignore[arg-type]
+            picked = normalize_axes(axis or None, a.ndim)
+            if self.keepdims:
+                return Spec(tuple(1 if i in picked else d for i, d in enumerate(a.shape)), dtype)
+            return Spec(tuple(d for i, d in enumerate(a.shape) if i not in picked), dtype)
+        if self.keepdims:
+            return Spec(tuple(1 if d == 1 else None for d in a.shape), dtype)
+        if len(elements) > a.ndim:
+            raise ShapeError(f"{len(elements)} axes for a rank-{a.ndim} input")
+        return Spec((None,) * (a.ndim - len(elements)), dtype)
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``ReduceSum``/``ReduceMean`` with the axes as an input."""
+        op_type, since = _REDUCE_ONNX[self.reducer]
+        if ctx.opset < since:
+            raise GraphError(f"{op_type} with axes as an input needs opset {since} or newer, not {ctx.opset}")
+        x, axes = node.inputs
+        return str(ctx.emit(op_type, [ctx.operand(x, node.dtype), ctx.operand(axes, _INT64)], output=ctx.name(node),
+                            keepdims=int(self.keepdims), noop_with_empty_axes=int(self.noop_with_empty_axes)))
+
+
+# --- function forms -----------------------------------------------------------------------------------
+
+
+def shape(a: Any, start: int = 0, end: int | None = None, *, name: str | None = None) -> Node:
+    """``np.array(a.shape[start:end])``, int64: a shape to compute with."""
+    return Shape(start, end)(a, name=name)
+
+
+def size(a: Any, *, name: str | None = None) -> Node:
+    """``np.size(a)``, an int64 scalar."""
+    return Size()(a, name=name)
+
+
+def constant_of_shape(shape: Any, value: float | int | bool = 0.0, dtype: Any = np.float64, *,
+                      name: str | None = None) -> Node:
+    """``np.full(shape, value, dtype)``; ``shape`` may be a node computed at run time."""
+    return ConstantOfShape(value, dtype)(as_int_operand(shape, "constant_of_shape"), name=name)
+
+
+def range(start: Any, limit: Any = None, delta: Any = 1, *, name: str | None = None) -> Node:  # noqa: A001
+    """``np.arange(start, limit, delta)`` (``range(n)`` counts from 0); operands may be nodes."""
+    if limit is None:
+        start, limit = 0, start
+    return Range()(start, limit, delta, name=name)
+
+
+def expand(a: Any, shape: Any, *, name: str | None = None) -> Node:
+    """``a`` broadcast with ``shape`` (ONNX's Expand); ``shape`` may be a node."""
+    return Expand()(a, as_int_operand(shape, "expand"), name=name)
+
+
+def tile(a: Any, repeats: Any, *, name: str | None = None) -> Node:
+    """``np.tile(a, repeats)`` with one repeat per axis; ``repeats`` may be a node."""
+    return Tile()(a, as_int_operand(repeats, "tile"), name=name)
+
+
+def pad(a: Any, pad_width: Any, mode: str = "constant", constant_value: Any = 0, *, name: str | None = None) -> Node:
+    """``np.pad(a, pad_width, mode)`` for ``constant``/``reflect``/``edge``.
+
+    ``pad_width`` is numpy's (an int, one ``(before, after)``, or one per axis), or a node
+    holding ONNX's layout (all begins, then all ends).
+    """
+    if isinstance(pad_width, Node):
+        pads: Any = pad_width
+    else:
+        a_node = a
+        ndim = a_node.ndim if isinstance(a_node, Node) else np.ndim(a_node)
+        width = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2) if np.ndim(pad_width) else
+                                np.full((1, 2), int(pad_width)), (ndim, 2))
+        pads = np.concatenate([width[:, 0], width[:, 1]]).astype(np.int64)
+    operands = [a, pads] + ([constant_value] if mode == "constant" else [])
+    return Pad(mode)(*operands, name=name)
+
+
+def trilu(a: Any, upper: bool = True, k: Any = 0, *, name: str | None = None) -> Node:
+    """``np.triu(a, k)`` or ``np.tril(a, k)``; ``k`` may be a node."""
+    if isinstance(k, Node):
+        return Trilu(upper)(a, k, name=name)
+    return Trilu(upper, int(k))(a, name=name)
+
+
+def triu(a: Any, k: Any = 0, *, name: str | None = None) -> Node:
+    """``np.triu(a, k)``."""
+    return trilu(a, True, k, name=name)
+
+
+def tril(a: Any, k: Any = 0, *, name: str | None = None) -> Node:
+    """``np.tril(a, k)``."""
+    return trilu(a, False, k, name=name)
+
+
+def runtime_reduce(a: Any, axes: Any, reducer: str = "sum", keepdims: bool = True,
+                   noop_with_empty_axes: bool = False, *, name: str | None = None) -> Node:
+    """``np.sum``/``np.mean`` of ``a`` over ``axes``, a node computed at run time (ONNX's axes input)."""
+    return RuntimeReduce(reducer, keepdims, noop_with_empty_axes)(a, axes, name=name)

@@ -308,3 +308,17 @@ def test_tg_load_of_an_onnx_file_points_at_tg_onnx_load(tmp_path):
     path.write_bytes(b"\x08\x07\x12\x07pytorch")  # an ONNX model is a protobuf, not a tinygraph archive
     with pytest.raises(tg.FormatError, match=r"tg\.onnx\.load\(path\)"):
         tg.load(path)
+
+
+def test_a_forward_updating_its_own_state_is_refused():
+    class Counter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("calls", torch.zeros(()))
+
+        def forward(self, x):
+            self.calls.add_(1)
+            return x * self.calls
+
+    with pytest.raises(tg.TorchImportError, match="add_"):
+        tg.from_torch(Counter(), torch.randn(3, 2))

@@ -80,7 +80,7 @@ def from_torch(module: Any, *example_inputs: Any) -> Graph:
         program = program.run_decompositions(decompositions) if decomposable else None
         if program is None or _unsupported(program.graph, table):
             raise TorchImportError(_unsupported_message(module, missing))
-    return _Importer(program, table, _input_names(module, len(example_inputs))).run()
+    return _Importer(module, program, table, _input_names(module, len(example_inputs))).run()
 
 
 def _export(module: Any, example_inputs: tuple[Any, ...]) -> Any:
@@ -119,11 +119,6 @@ def _functional(name: str) -> str:
     if len(parts) == 3 and parts[1].endswith("_") and not parts[1].startswith("_"):
         return ".".join((parts[0], parts[1][:-1], parts[2]))
     return name
-
-
-def _is_in_place(fx_node: Any) -> bool:
-    schema = getattr(fx_node.target, "_schema", None)
-    return bool(schema is not None and schema.is_mutable)
 
 
 def _returns_alias(fx_node: Any) -> bool:
@@ -180,7 +175,8 @@ def _unsupported_message(module: Any, missing: dict[str, list[Any]]) -> str:
 class _Importer:
     """One walk over an exported program's graph, building a tinygraph node per ATen call."""
 
-    def __init__(self, program: Any, table: dict[str, type[Any]], names: list[str | None]) -> None:
+    def __init__(self, module: Any, program: Any, table: dict[str, type[Any]], names: list[str | None]) -> None:
+        self.module = module
         self.program = program
         self.table = table
         self.names = names
@@ -189,9 +185,16 @@ class _Importer:
         self.modules = _ScopeStack()
 
     def run(self) -> Graph:
-        from torch.export.graph_signature import InputKind
+        from torch.export.graph_signature import InputKind, OutputKind
 
         program = self.program
+        writes = [s.target for s in program.graph_signature.output_specs if s.kind != OutputKind.USER_OUTPUT]
+        if writes:
+            # The graph would compute the outputs but not the state torch's next call starts from.
+            raise TorchImportError(
+                f"{type(self.module).__name__}.forward writes into {', '.join(map(str, writes[:3]))}"
+                f"{' ...' if len(writes) > 3 else ''}: tinygraph graphs hold no state to update (module.eval()?)"
+            )
         state = program.state_dict
         user = 0
         for spec in program.graph_signature.input_specs:
@@ -212,7 +215,7 @@ class _Importer:
                 if n.op == "placeholder":
                     continue
                 if n.op == "output":
-                    outputs = [self._value(o, n) for o in _flatten(n.args[0])]
+                    outputs = [self._value(o, n) for o in _flatten(n.args[0])]  # user outputs only, as checked
                     break
                 self.modules.enter(_module_paths(n))
                 self.env[n] = self._call(n)
@@ -228,6 +231,7 @@ class _Importer:
 
         def make() -> Node:
             if not made:
+                _numpy_dtype(tensor.dtype)  # a dtype numpy has no equivalent for is refused by name
                 made.append(build(_to_numpy(tensor), name=name))
             return made[0]
         return make

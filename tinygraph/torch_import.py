@@ -74,13 +74,29 @@ def from_torch(module: Any, *example_inputs: Any) -> Graph:
     table = torch_op_table()
     missing = _unsupported(program.graph, table)
     if missing:
-        # torch's decompositions may spell an unmapped operator with mapped ones.
-        decompositions = torch.export.default_decompositions()
-        decomposable = all(n.target in decompositions for nodes in missing.values() for n in nodes)
-        program = program.run_decompositions(decompositions) if decomposable else None
-        if program is None or _unsupported(program.graph, table):
+        program = _decomposed(program, missing, table)
+        if program is None:
             raise TorchImportError(_unsupported_message(module, missing))
     return _Importer(module, program, table, _input_names(module, len(example_inputs))).run()
+
+
+def _decomposed(program: Any, missing: dict[str, list[Any]], table: dict[str, type[Any]]) -> Any:
+    """The program with torch's decompositions of the unmapped operators applied, or ``None``.
+
+    Only those operators first (the others keep the names their ops declare), then torch's
+    whole default table, in case a decomposition itself needs decomposing.
+    """
+    import torch
+
+    decompositions = torch.export.default_decompositions()
+    targets = {n.target for nodes in missing.values() for n in nodes}
+    if not targets <= set(decompositions):
+        return None
+    for chosen in ({t: decompositions[t] for t in targets}, decompositions):
+        candidate = program.run_decompositions(chosen)
+        if not _unsupported(candidate.graph, table):
+            return candidate
+    return None
 
 
 def _export(module: Any, example_inputs: tuple[Any, ...]) -> Any:

@@ -322,3 +322,23 @@ def test_a_forward_updating_its_own_state_is_refused():
 
     with pytest.raises(tg.TorchImportError, match="add_"):
         tg.from_torch(Counter(), torch.randn(3, 2))
+
+
+def test_dtype_conversions():
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x):
+            h = self.fc(x)
+            return h.double().exp().sum(1) + torch.softmax(h, 1).to(torch.float64).mean(1)
+
+    module = Mixed()
+    g = tg.from_torch(module, torch.randn(4, 3))
+    data = torch.randn(6, 3)
+    (got,) = tg.evaluate(g, {"x": data.numpy()})
+    with torch.no_grad():
+        want = module(data).numpy()
+    assert got.dtype == want.dtype == np.float64
+    np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -261,7 +261,8 @@ class _Importer:
     # --- one call ---------------------------------------------------------------------------------
 
     def _value(self, arg: Any, user: Any) -> Any:
-        """The tinygraph value of an fx argument: Nodes for tensors, None for run-time sizes."""
+        """The tinygraph value of an fx argument: Nodes for tensors, None for run-time sizes, numpy dtypes."""
+        import torch
         import torch.fx
 
         if isinstance(arg, torch.fx.Node):
@@ -272,6 +273,8 @@ class _Importer:
             return self.env[arg]
         if isinstance(arg, (list, tuple)):
             return type(arg)(self._value(a, user) for a in arg)
+        if isinstance(arg, torch.dtype):
+            return _numpy_dtype(arg)
         return arg
 
     def _call(self, n: Any) -> Any:

@@ -118,7 +118,7 @@ class Softmax(Op):
     def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
         """``softmax(x, dim, dtype=None)`` and ``_softmax(x, dim, half_to_float=False)``."""
         x, dim, extra = args
-        if extra:
+        if extra is not None and extra is not False:  # a dtype, or half_to_float=True
             raise ValueError(f"a softmax computed in another dtype ({extra}) is not supported")
         return cls(dim)(x)
 

@@ -188,6 +188,7 @@ class Cast(Op):
 
     arity = 1
     onnx_type = "Cast"
+    torch_ops = ("aten.to.dtype", "aten._to_copy.default")
 
     def __init__(self, dtype: Any) -> None:
         # Kept as a name ("float32") so that the attribute is plain data for listings and files.
@@ -210,6 +211,13 @@ class Cast(Op):
     def onnx_config(cls, ctx: Any) -> dict[str, Any]:
         """``to`` as a numpy dtype; element types numpy can't hold are refused."""
         return {"dtype": ctx.dtype_attr("to")}
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``x.to(dtype)``; ``_to_copy`` without a dtype (a copy to a device) keeps ``x``."""
+        dtype = args[1] if target == "aten.to.dtype" else kwargs["dtype"]
+        x: Node = args[0]
+        return x if dtype is None else cls(dtype)(x)
 
 
 def transpose(a: Any, axes: Sequence[int] | None = None, *, name: str | None = None) -> Node:

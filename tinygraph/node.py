@@ -347,7 +347,8 @@ class Op:
         ``kwargs`` its keyword-only ones: tensors arrive as Nodes, sizes known only at run time
         as ``None``, torch dtypes as numpy dtypes, everything else as the Python value. Return a
         Node, or a sequence with one Node (or ``None``, unsupported) per output; raise
-        ``ValueError`` with a short reason for a configuration the op can't compute. The default applies ``cls()`` to ``args``.
+        ``ValueError`` with a short reason for a configuration the op can't compute. The default
+        applies ``cls()`` to ``args``.
         """
         if any(v is not None for v in kwargs.values()):
             raise ValueError(f"unsupported arguments {dict(kwargs)}")

@@ -12,6 +12,7 @@ What no op declares is refused, every such operator named in one short error.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -93,7 +94,9 @@ def _decomposed(program: Any, missing: dict[str, list[Any]], table: dict[str, ty
     if not targets <= set(decompositions):
         return None
     for chosen in ({t: decompositions[t] for t in targets}, decompositions):
-        candidate = program.run_decompositions(chosen)
+        with warnings.catch_warnings():  # torch's own deprecations, about its internals
+            warnings.simplefilter("ignore", FutureWarning)
+            candidate = program.run_decompositions(chosen)
         if not _unsupported(candidate.graph, table):
             return candidate
     return None

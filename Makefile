@@ -3,8 +3,12 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# The CPU build of torch; a bare `torch` requirement would pull gigabytes of CUDA packages.
-TORCH  ?= torch==2.13.0
+# The CPU build of torch. PyPI's torch is the CUDA build, which pulls gigabytes of nvidia-* packages;
+# PyTorch's CPU index has 2.13.0+cpu, which pip prefers (a higher version than PyPI's 2.13.0). Where
+# that index can't be reached (CI, offline mirrors), pip goes on with its configured sources; the short
+# timeout keeps an unreachable index from stalling the set-up.
+TORCH       ?= torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test pytest lint diagrams bench dot setup clean
@@ -33,7 +37,8 @@ setup: $(STAMP) dot
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q --extra-index-url $(TORCH_INDEX) --timeout 10 --retries 1 "$(TORCH)"
+	@$(BIN)/python -c "import torch; torch.version.cuda and print('note: this is the CUDA build of torch: $(TORCH_INDEX) was unreachable')"
 	$(BIN)/python -m pip install -q -e ".[dev,torch,onnx]"
 	touch $(STAMP)
 

@@ -22,6 +22,7 @@ from .ops import *  # noqa: F403  (every op class and function form: tg.sigmoid,
 from .registry import register_op
 from .shapes import Spec
 from .site import Site, scope
+from .torch_import import TorchImportError, from_torch
 
 __all__ = [
     "__version__", "nn", "onnx", "ops", "zoo", "diagrams",
@@ -29,6 +30,6 @@ __all__ = [
     "save", "load", "dumps", "loads", "register_op", "to_dot", "render",
     "Executor", "Plan", "evaluate", "trace", "compile", "CompiledGraph", "profile", "Profile",
     "Graph", "Node", "Site", "scope", "Op", "Spec",
-    "input", "parameter", "constant",
+    "input", "parameter", "constant", "from_torch", "TorchImportError",
 ]
 __all__ += ops.__all__

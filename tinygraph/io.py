@@ -211,7 +211,9 @@ def _open_archive(path: PathOrFile, source: str) -> Iterator[zipfile.ZipFile]:
     try:
         zf = zipfile.ZipFile(path)
     except _ARCHIVE_ERRORS as e:
-        raise FormatError(f"{source} is not a tinygraph file (not a readable zip archive: {e})") from None
+        raise FormatError(
+            f"{source} is not a tinygraph file (not a readable zip archive: {e}){_hint(source)}"
+        ) from None
     try:
         names = [i.filename for i in zf.infolist()]
         if len(set(names)) != len(names):
@@ -219,6 +221,11 @@ def _open_archive(path: PathOrFile, source: str) -> Iterator[zipfile.ZipFile]:
         yield zf
     finally:
         zf.close()
+
+
+def _hint(source: str) -> str:
+    """Where to turn for a file that another library wrote, judged by its name."""
+    return "; an ONNX model loads with tg.onnx.load(path)" if source.lower().endswith(".onnx") else ""
 
 
 def _parse(zf: zipfile.ZipFile, source: str) -> tuple[list[NodeRecord], list[int]]:

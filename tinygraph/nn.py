@@ -313,11 +313,13 @@ class Sequential(Layer):
 def from_torch(module: Any) -> Sequential:
     """A ``torch.nn.Sequential`` (or a module of Linear and activation children) as a ``Sequential``.
 
-    Children are taken in registration order, which is the order a ``Sequential`` applies
-    them and the order the textbook's ``NN_torch`` defines and calls them; nested
-    ``Sequential`` containers are flattened. Weights keep their dtype; ``Linear``'s weight is
-    transposed into ``x @ W + b``. Activations are the ops that declare the torch module they
-    compute (``torch_module``). Every layer that can't be imported is named in one error.
+    Children are taken in registration order, nested ``Sequential`` containers flattened, and
+    the module must provably be that chain: ``torch.fx`` traces its ``forward``, which must call
+    each child once, in that order, on the previous one's output, and nothing else. Anything
+    else (a reused child, a residual, ``torch.relu`` in ``forward``) is refused, pointing at
+    ``tg.from_torch``, which imports any traceable module. Weights keep their dtype; ``Linear``'s
+    weight is transposed into ``x @ W + b``. Activations are the ops that declare the torch
+    module they compute (``torch_module``). Every layer that can't be imported is named in one error.
     """
     import torch.nn as tnn
 
@@ -325,13 +327,21 @@ def from_torch(module: Any) -> Sequential:
                      if cls.__dict__.get("torch_module") and registry.is_builtin(cls)}
     layers: list[Layer] = []
     problems: list[str] = []
+    paths: list[str] = []
+    first_path: dict[int, str] = {}
     stack: list[tuple[str, Any]] = [("", module)]
     while stack:
         path, m = stack.pop()
-        children = list(m.named_children())
+        if id(m) in first_path:
+            twice = f"child {path} is child {first_path[id(m)]} again (one module used twice)"
+            raise GraphError(_not_a_chain(module, twice))
+        first_path[id(m)] = path or "<module>"
+        # _modules, unlike named_children(), lists a child registered twice both times.
+        children = [(name, c) for name, c in m._modules.items() if c is not None]
         if children and (isinstance(m, tnn.Sequential) or m is module):
             stack.extend((f"{path}.{name}" if path else name, c) for name, c in reversed(children))
             continue
+        paths.append(path)
         label = f"{path or '<module>'}: {m!r}"
         op_class = by_torch_name.get(type(m).__name__) if type(m).__module__.startswith("torch.nn") else None
         if type(m) is tnn.Linear:
@@ -347,11 +357,53 @@ def from_torch(module: Any) -> Sequential:
         supported = ", ".join(sorted(by_torch_name))
         raise GraphError(
             f"cannot import these torch layers (tg.nn.from_torch takes Linear and {supported}, in a Sequential "
-            "or as a module's children):\n  " + "\n  ".join(problems)
+            "or as a module's children; tg.from_torch(module, example_input) imports any traceable module):\n  "
+            + "\n  ".join(problems)
         )
     if not layers:
         raise GraphError(f"{type(module).__name__} has no layers to import")
+    if paths != [""]:  # a lone torch.nn layer is a chain of one
+        reason = _chain_mismatch(module, paths)
+        if reason is not None:
+            raise GraphError(_not_a_chain(module, reason))
     return Sequential(*layers)
+
+
+def _not_a_chain(module: Any, reason: str) -> str:
+    return (
+        f"tg.nn.from_torch imports a chain of layers, each child called once in registration order, and "
+        f"{type(module).__name__} is not one: {reason}. Use tg.from_torch(module, example_input), which "
+        "traces what forward computes"
+    )
+
+
+def _chain_mismatch(module: Any, paths: list[str]) -> str | None:
+    """Why ``module.forward`` is not the layers at ``paths`` applied in turn, or ``None`` if it is."""
+    import torch.fx
+
+    try:
+        traced = torch.fx.symbolic_trace(module)
+    except Exception as e:  # torch.fx raises many kinds; its first line says what it could not trace
+        return f"torch.fx can't trace its forward ({(str(e).strip().splitlines() or [type(e).__name__])[0][:200]})"
+    calls: list[str] = []
+    previous = None
+    for n in traced.graph.nodes:
+        if n.op == "placeholder":
+            if previous is not None:
+                return "its forward takes more than one input"
+            previous = n
+        elif n.op == "call_module" and n.args == (previous,) and not n.kwargs:
+            calls.append(str(n.target))
+            previous = n
+        elif n.op == "output" and n.args == (previous,):
+            break
+        elif n.op == "call_module":
+            return f"its forward passes {n.target} something other than the previous layer's output"
+        else:
+            return f"its forward computes {getattr(n.target, '__name__', n.target)} itself ({n.op})"
+    if calls != paths:
+        return f"its forward calls [{', '.join(calls)}] but the children are [{', '.join(paths)}]"
+    return None
 
 
 def model_of(graph: Graph) -> Sequential | None:

@@ -471,6 +471,29 @@ class Op:
         """This op configured like the ``torch.nn`` module ``module`` (of class ``torch_module``)."""
         return cls()
 
+    # --- PyTorch import by tracing (read by tg.from_torch; docs/extending.md) ------------------
+
+    #: The ATen operators this op computes, as ``str(op_overload)`` names them in a
+    #: ``torch.export`` graph: ``("aten.relu.default",)``. ``tg.from_torch`` maps each call of
+    #: one of them with ``from_torch_call``; an in-place variant (``aten.relu_.default``) maps
+    #: to its functional name by itself.
+    torch_ops: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        """Nodes computing the call ``target(*args, **kwargs)`` of one of ``torch_ops``.
+
+        ``args`` hold every positional parameter of the operator's schema (defaults filled in),
+        ``kwargs`` its keyword-only ones: tensors arrive as Nodes, sizes known only at run time
+        as ``None``, torch dtypes as numpy dtypes, everything else as the Python value. Return a
+        Node, or a sequence with one Node (or ``None``, unsupported) per output; raise
+        ``ValueError`` with a short reason for a configuration the op can't compute. The default
+        applies ``cls()`` to ``args``.
+        """
+        if any(v is not None for v in kwargs.values()):
+            raise ValueError(f"unsupported arguments {dict(kwargs)}")
+        return cls()(*args)
+
     # --- ONNX (read by tinygraph.onnx; ``ctx`` is its export or import context) ---------------
 
     #: The ONNX op type this op is written as and read from (``"MatMul"``); ``None``: no mapping.

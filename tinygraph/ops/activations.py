@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ class Sigmoid(Op):
     neuron_role = "activation"
     torch_module = "Sigmoid"
     onnx_type = "Sigmoid"
+    torch_ops = ("aten.sigmoid.default",)
 
     def forward(self, a: Any) -> Any:
         """The textbook formula, bit for bit (float64 through ``scipy.special.expit``)."""
@@ -67,6 +68,7 @@ class ReLU(Op):
     neuron_role = "activation"
     torch_module = "ReLU"
     onnx_type = "Relu"
+    torch_ops = ("aten.relu.default",)
 
     def forward(self, a: Any) -> Any:
         """``np.maximum(a, 0)``."""
@@ -89,6 +91,7 @@ class Softmax(Op):
     neuron_role = "activation"
     torch_module = "Softmax"
     onnx_type = "Softmax"
+    torch_ops = ("aten.softmax.int", "aten._softmax.default")
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = int(axis)
@@ -113,6 +116,14 @@ class Softmax(Op):
         if module.dim is None:
             raise ValueError("give it an explicit dim: torch picks one from the input's rank")
         return cls(int(module.dim))
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``softmax(x, dim, dtype=None)`` and ``_softmax(x, dim, half_to_float=False)``."""
+        x, dim, extra = args
+        if extra is not None and extra is not False:  # a dtype, or half_to_float=True
+            raise ValueError(f"a softmax computed in another dtype ({extra}) is not supported")
+        return cls(dim)(x)
 
     def onnx_attributes(self, node: Node) -> dict[str, Any]:
         """``axis``."""
@@ -153,6 +164,7 @@ class Softplus(Op):
     neuron_role = "activation"
     torch_module = "Softplus"
     onnx_type = "Softplus"
+    torch_ops = ("aten.softplus.default",)
 
     def forward(self, a: Any) -> Any:
         """``np.logaddexp(0, a)``."""
@@ -172,6 +184,14 @@ class Softplus(Op):
         if module.beta != 1 or module.threshold != 20:
             raise ValueError("only beta=1 is log(1 + exp(x)); torch's threshold switches to x above it")
         return cls()
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``softplus(x, beta=1, threshold=20)``, the defaults only, as in ``from_torch_module``."""
+        x, beta, threshold = args
+        if beta != 1 or threshold != 20:
+            raise ValueError("only beta=1 is log(1 + exp(x)); torch's threshold switches to x above it")
+        return cls()(x)
 
 
 def sigmoid(a: Any, *, name: str | None = None) -> Node:

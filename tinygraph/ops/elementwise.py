@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -50,6 +50,12 @@ class Add(Elementwise):
     commutative = True
     neuron_role = "bias"
     onnx_type = "Add"
+    torch_ops = ("aten.add.Tensor", "aten.add.Scalar")
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``a + alpha * b``."""
+        return cls()(args[0], _scaled(args[1], kwargs["alpha"]))
 
 
 class Sub(Elementwise):
@@ -60,6 +66,14 @@ class Sub(Elementwise):
     ufunc = np.subtract
     formula = "a - b"
     onnx_type = "Sub"
+    torch_ops = ("aten.sub.Tensor", "aten.sub.Scalar", "aten.rsub.Tensor", "aten.rsub.Scalar")
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``a - alpha * b``; ``rsub`` is ``b - alpha * a``."""
+        a, b = args[:2]
+        alpha = kwargs["alpha"] if "alpha" in kwargs else args[2]
+        return cls()(b, _scaled(a, alpha)) if ".rsub." in target else cls()(a, _scaled(b, alpha))
 
 
 class Mul(Elementwise):
@@ -70,6 +84,7 @@ class Mul(Elementwise):
     ufunc = np.multiply
     commutative = True
     onnx_type = "Mul"
+    torch_ops = ("aten.mul.Tensor", "aten.mul.Scalar")
 
 
 class Div(Elementwise):
@@ -80,6 +95,7 @@ class Div(Elementwise):
     ufunc = np.true_divide
     formula = "a / b"
     onnx_type = "Div"
+    torch_ops = ("aten.div.Tensor", "aten.div.Scalar")
 
     @classmethod
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
@@ -119,6 +135,7 @@ class Pow(Elementwise):
     ufunc = np.power
     formula = "a ** b"
     onnx_type = "Pow"
+    torch_ops = ("aten.pow.Tensor_Tensor", "aten.pow.Tensor_Scalar", "aten.pow.Scalar")
 
     def forward(self, a: Any, b: Any) -> Any:
         """``np.power``; integers to negative integer powers as ONNX computes them (truncated: 0, or +-1)."""
@@ -149,6 +166,7 @@ class Neg(Elementwise):
     arity = 1
     ufunc = np.negative
     onnx_type = "Neg"
+    torch_ops = ("aten.neg.default",)
 
 
 class Exp(Elementwise):
@@ -157,6 +175,7 @@ class Exp(Elementwise):
     arity = 1
     ufunc = np.exp
     onnx_type = "Exp"
+    torch_ops = ("aten.exp.default",)
 
 
 class Log(Elementwise):
@@ -165,6 +184,7 @@ class Log(Elementwise):
     arity = 1
     ufunc = np.log
     onnx_type = "Log"
+    torch_ops = ("aten.log.default",)
 
 
 class Tanh(Elementwise):
@@ -175,6 +195,12 @@ class Tanh(Elementwise):
     neuron_role = "activation"
     torch_module = "Tanh"
     onnx_type = "Tanh"
+    torch_ops = ("aten.tanh.default",)
+
+
+def _scaled(value: Any, alpha: Any) -> Any:
+    # torch's ``alpha`` multiplies the second operand; 1 (always, from operators) adds no node.
+    return value if alpha == 1 else value * alpha
 
 
 def add(a: Any, b: Any, *, name: str | None = None) -> Node:

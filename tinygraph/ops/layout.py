@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..node import Node
 from ..op import Op
-from ..shapes import Spec, reshape_shape, transpose_shape
+from ..shapes import Spec, normalize_axes, reshape_shape, transpose_shape
 from .shaping import known_elements
 
 __all__ = ["Transpose", "Reshape", "Cast", "transpose", "reshape", "cast"]
@@ -38,6 +38,7 @@ class Transpose(Op):
     python_operator = "T"
     arity = 1
     onnx_type = "Transpose"
+    torch_ops = ("aten.t.default", "aten.numpy_T.default", "aten.permute.default", "aten.transpose.int")
 
     def __init__(self, axes: Sequence[int] | None = None) -> None:
         self.axes = None if axes is None else tuple(int(a) for a in axes)
@@ -71,6 +72,19 @@ class Transpose(Op):
             axes = tuple(axes[0]) if axes[0] is not None else ()
         return cls(axes or None)(node)
 
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``t(x)`` and ``x.T`` reverse the axes, ``permute(x, dims)``, ``transpose(x, d0, d1)`` swaps two."""
+        x = args[0]
+        if target == "aten.permute.default":
+            return cls(args[1])(x)
+        if target == "aten.transpose.int":
+            axes = list(range(x.ndim))
+            d0, d1 = (normalize_axes(d, x.ndim)[0] for d in args[1:3])
+            axes[d0], axes[d1] = axes[d1], axes[d0]
+            return cls(axes)(x)
+        return cls()(x)
+
 
 class Reshape(Op):
     """``np.reshape(a, shape)``; one ``-1`` is inferred.
@@ -85,6 +99,7 @@ class Reshape(Op):
     arity = None
     python_operator = "reshape"
     onnx_type = "Reshape"
+    torch_ops = ("aten.view.default", "aten.reshape.default", "aten._unsafe_view.default", "aten.flatten.using_ints")
 
     def __init__(self, shape: int | Sequence[int] | None = None, copy_zeros: bool = False) -> None:
         if shape is None:
@@ -166,6 +181,20 @@ class Reshape(Op):
         target = shape[0] if len(shape) == 1 else shape
         return reshape(node, target)
 
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``view``/``reshape(x, size)`` and ``flatten(x, start_dim, end_dim)``."""
+        x = args[0]
+        if target == "aten.flatten.using_ints":
+            if x.ndim == 0:
+                return cls((1,))(x)
+            start, end = (normalize_axes(d, x.ndim)[0] for d in args[1:3])
+            dims = list(x.shape)
+            merged = dims[start:end + 1]
+            size = None if None in merged else math.prod(d for d in merged if d is not None)
+            return cls(_torch_target(x.shape, [*dims[:start], size, *dims[end + 1:]]))(x)
+        return cls(_torch_target(x.shape, list(args[1])))(x)
+
 
 def _numpy_target(ctx: Any, shape: tuple[int | None, ...], target: list[int], allowzero: bool) -> tuple[int, ...]:
     """ONNX's target (0 copies the input's dim unless allowzero) as a numpy target."""
@@ -203,12 +232,30 @@ def _numpy_target(ctx: Any, shape: tuple[int | None, ...], target: list[int], al
     )
 
 
+def _torch_target(shape: tuple[int | None, ...], target: list[int | None]) -> tuple[int, ...]:
+    """A torch target size, with ``None`` for each size known only at run time, as a numpy target."""
+    unknown = [i for i, d in enumerate(target) if d is None]
+    out = [-1 if d is None else int(d) for d in target]
+    if not unknown or (len(unknown) == 1 and -1 not in target):
+        return tuple(out)
+    if len(unknown) == 1 and target.count(-1) == 1 and shape.count(None) == 1:
+        # The elements are as many as before, so the run-time size must be the input's one unknown
+        # dim, and the -1 the ratio of the known sizes (tg.from_torch checks it against torch's).
+        known_in = math.prod(d for d in shape if d is not None)
+        known_out = math.prod(d for d in out if d != -1)
+        if known_out and known_in % known_out == 0:
+            out[target.index(-1)] = known_in // known_out
+            return tuple(out)
+    raise ValueError(f"a reshape of a {shape} input to {target} ({len(unknown)} sizes known only at run time)")
+
+
 class Cast(Op):
     """``a.astype(dtype)``: float to int truncates toward zero, as numpy does."""
 
     onnx_own_result_dtype = True
     arity = 1
     onnx_type = "Cast"
+    torch_ops = ("aten.to.dtype", "aten._to_copy.default")
 
     def __init__(self, dtype: Any) -> None:
         # Kept as a name ("float32") so that the attribute is plain data for listings and files.
@@ -236,6 +283,13 @@ class Cast(Op):
     def onnx_config(cls, ctx: Any) -> dict[str, Any]:
         """``to`` as a numpy dtype; element types numpy can't hold are refused."""
         return {"dtype": ctx.dtype_attr("to")}
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``x.to(dtype)``; ``_to_copy`` without a dtype (a copy to a device) keeps ``x``."""
+        dtype = args[1] if target == "aten.to.dtype" else kwargs["dtype"]
+        x: Node = args[0]
+        return x if dtype is None else cls(dtype)(x)
 
 
 def transpose(a: Any, axes: Sequence[int] | None = None, *, name: str | None = None) -> Node:

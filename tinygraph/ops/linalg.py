@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,8 @@ class MatMul(Op):
     formula = "a @ b"
     neuron_role = "weights"
     onnx_type = "MatMul"
+    torch_ops = ("aten.matmul.default", "aten.mm.default", "aten.bmm.default", "aten.linear.default",
+                 "aten.addmm.default")
 
     def forward(self, a: Any, b: Any) -> Any:
         """``np.matmul(a, b)``."""
@@ -32,6 +35,21 @@ class MatMul(Op):
     def infer(self, a: Spec, b: Spec) -> Spec:
         """``np.matmul`` shape and dtype rules."""
         return Spec(matmul_shape(a.shape, b.shape), ufunc_dtype(np.matmul, a, b))
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``linear(x, W, b)`` is ``x @ W.T + b``; ``addmm(c, a, b)`` is ``a @ b + c``; the others ``a @ b``."""
+        if target == "aten.linear.default":
+            x, weight, bias = args
+            y = cls()(x, weight.T)
+            return y if bias is None else y + bias
+        if target == "aten.addmm.default":
+            if kwargs["beta"] != 1 or kwargs["alpha"] != 1:
+                raise ValueError("addmm with beta or alpha other than 1 is not supported")
+            bias, a, b = args
+            out: Node = cls()(a, b) + bias
+            return out
+        return cls()(*args)
 
 
 def matmul(a: Any, b: Any, *, name: str | None = None) -> Node:

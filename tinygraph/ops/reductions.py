@@ -6,7 +6,7 @@ a few thousand values would otherwise lose most of its digits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -95,6 +95,14 @@ class _Reduction(Op):
             axes = ctx.ints_attr("axes", [])
         return [cls(tuple(int(a) for a in axes) if axes else None, keepdims)(x, name=ctx.name())]
 
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``sum(x)``, ``sum(x, dim, keepdim)`` (no ``dim`` or an empty one: all), same for ``mean``."""
+        if kwargs.get("dtype") is not None:
+            raise ValueError(f"a reduction computed in another dtype ({kwargs['dtype']}) is not supported")
+        x, dim, keepdim = (*args, None, False)[:3]
+        return cls(tuple(dim) if dim else None, bool(keepdim))(x)
+
 
 def _extreme(fn: Any, fill: str) -> Any:
     def reduce(a: Any, axis: Any, keepdims: bool) -> Any:
@@ -160,6 +168,7 @@ class Sum(_Reduction):
     python_operator = "sum"
     reducer = np.sum
     onnx_type = "ReduceSum"
+    torch_ops = ("aten.sum.default", "aten.sum.dim_IntList")
     onnx_axes_input_since = 13
 
 
@@ -169,6 +178,7 @@ class Mean(_Reduction):
     python_operator = "mean"
     reducer = np.mean
     onnx_type = "ReduceMean"
+    torch_ops = ("aten.mean.default", "aten.mean.dim")
     onnx_axes_input_since = 18
 
 

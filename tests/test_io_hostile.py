@@ -555,7 +555,7 @@ def test_one_node_with_millions_of_inputs_is_refused_before_inflating():
                                       + "0," * 4_000_000 + '0],"shape":[],"dtype":"float64","weak":false,"scope":[]}']))
     assert len(data) < 20_000
     message, seconds, peak = load_measured(data)
-    assert "more than 64 times its compressed size" in message and "compression bomb" in message
+    assert f"more than {tgio.MAX_JSON_RATIO} times its compressed size" in message and "compression bomb" in message
     assert seconds < 1 and peak < 1_000_000
 
 
@@ -563,7 +563,7 @@ def test_huge_scope_list_is_refused_before_inflating():
     # The fuzzer's file: 257 KB with a 63-million-entry scope list, loaded using 1.06 GB.
     data = deflated(description_text([leaf(0, scope="[" + '"s",' * 2_000_000 + '"s"]')]))
     message, seconds, peak = load_measured(data)
-    assert "more than 64 times its compressed size" in message
+    assert f"more than {tgio.MAX_JSON_RATIO} times its compressed size" in message
     assert seconds < 1 and peak < 1_000_000
 
 
@@ -578,7 +578,27 @@ def test_millions_of_tiny_nodes_are_refused_while_parsing():
     message, seconds, peak = load_measured(data)
     assert f"<stream>: graph.json declares more than {budget} nodes" in message
     # stopped at the budget: memory is bounded by the file (see docs/format.md), not by the node count
-    assert peak < 400 * len(data) + 30 * 2**20
+    assert peak < 750 * len(data) + 100 * 2**20
+
+
+@pytest.mark.parametrize("item", ["[]", '{"a":0}', '"s"'])
+def test_json_that_would_take_far_more_memory_than_its_size_is_refused_before_parsing(item):
+    # Within the inflation ratio, JSON objects still cost far more than their text ({} is 2 bytes
+    # of JSON, 64 of Python): the parser's memory is estimated from the text and bounded first.
+    noise = iter(f'"{k:x}"' for k in range(10**9))
+    body = ",".join(item if k % 50 else next(noise) for k in range(1_500_000))  # inflates 56 to 110 times
+    data = deflated('{"format":"tinygraph","version":1,"nodes":[{"x":[' + body + "]}],\"outputs\":[0]}")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = zf.getinfo("graph.json")
+    assert info.file_size < tgio.MAX_JSON_RATIO * info.compress_size  # the ratio alone would let it in
+    message, seconds, peak = load_measured(data)
+    assert "parsing graph.json would take up to" in message and "over the limit of" in message
+    assert peak < 3 * info.file_size + 2**20  # the text as read (and zipfile's buffers): nothing parsed
+
+
+def zf_read(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return zf.read("graph.json")
 
 
 def test_a_real_graph_is_well_inside_the_limits():
@@ -589,7 +609,8 @@ def test_a_real_graph_is_well_inside_the_limits():
     data = tg.dumps(y)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         info = zf.getinfo("graph.json")
-    assert info.file_size < 32 * info.compress_size  # the ratio limit is 64
+    assert info.file_size < tgio.MAX_JSON_RATIO / 4 * info.compress_size
+    assert tgio.parse_cost(zf_read(data)) < tgio.MAX_PARSE_BYTES_PER_BYTE / 1.5 * info.compress_size
     assert len(tg.Graph(y)) * 5 < info.compress_size  # the node budget is one per 4 bytes
     assert len(tg.loads(data)) == 5_001
 
@@ -690,20 +711,21 @@ def test_format_md_states_the_limits_the_code_has():
     import importlib
 
     text, rows = documented_limits()
-    assert len(rows) == 12
+    assert len(rows) == 14
     for value, where in rows:
         module, name = where.rsplit(".", 1)
         assert getattr(importlib.import_module(module), name) == value, where
     from tinygraph import cli
 
     assert cli.RUN_MAX_BYTES == 256 * 2**20 and "256 MiB in `tinygraph run`" in text
-    assert "at most about **400 × S + 30 MB**" in text  # checked by the bomb tests above
+    assert "at most about **750 × S + 100 MB**" in text  # checked by the bomb tests above
 
 
 def test_format_md_figures_match_the_code():
     text, _ = documented_limits()
     assert f"may inflate to at most {tgio.MAX_JSON_RATIO} times" in text
-    assert f"each node costs at least {tgio.MIN_BYTES_PER_NODE} compressed" in text
+    assert f"Each node costs at least {tgio.MIN_BYTES_PER_NODE}\n  compressed" in text
+    assert f"may be at\n  most {tgio.MAX_PARSE_BYTES_PER_BYTE} bytes per compressed byte" in text
 
 
 @pytest.mark.slow

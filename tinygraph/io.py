@@ -46,8 +46,18 @@ VERSION = 1
 GRAPH_ENTRY = "graph.json"
 #: Largest ``graph.json`` a loader accepts (its uncompressed size, checked before reading).
 MAX_JSON_BYTES = 256 * 2**20
-#: Largest ratio of ``graph.json``'s inflated to compressed size (real graphs: 3 to 25).
-MAX_JSON_RATIO = 64
+#: Largest ratio of ``graph.json``'s inflated to compressed size (real graphs: 3 to 30; 75 with a
+#: dozen nested scopes of long names on every node).
+MAX_JSON_RATIO = 128
+#: Most memory parsing ``graph.json`` may take, estimated from its text before parsing, per
+#: compressed byte (real graphs: 330 or less). It bounds the parser, whose objects cost far more
+#: than their text: ``{}`` is 2 bytes of JSON and 64 of Python.
+MAX_PARSE_BYTES_PER_BYTE = 600
+#: So much estimated parsing memory is accepted whatever the file's size.
+PARSE_BYTES_FLOOR = 64 * 2**20
+# What json.loads allocates, at most, for each of these bytes of text: a dict (with its pointer
+# from the container), a list, half a string, a value after a comma (an int, or a pointer), a key.
+_PARSE_COSTS = ((b"{", 192), (b"[", 64), (b'"', 30), (b",", 36), (b":", 8))
 #: A ``graph.json`` this small is read whatever its compression ratio.
 JSON_SIZE_FLOOR = 2**20
 #: Fewest compressed bytes of ``graph.json`` per node (real graphs: 5.5 or more). With the floor
@@ -268,6 +278,14 @@ def _read_description(zf: zipfile.ZipFile, source: str) -> tuple[Any, int]:
             raw = f.read(limit + 1)
         if len(raw) > limit:  # the header understated the size
             raise FormatError(f"{source}: {GRAPH_ENTRY} holds more than its declared {info.file_size} bytes")
+        cost = parse_cost(raw)
+        max_cost = max(PARSE_BYTES_FLOOR, MAX_PARSE_BYTES_PER_BYTE * info.compress_size)
+        if cost > max_cost:
+            raise FormatError(
+                f"{source}: parsing {GRAPH_ENTRY} would take up to {cost} bytes of memory for {info.compress_size} "
+                f"compressed bytes, over the limit of {max_cost} ({MAX_PARSE_BYTES_PER_BYTE} per byte; "
+                f"real graphs: 330 or less): a compression bomb, or not a file tinygraph wrote"
+            )
         text = raw.decode("utf-8")
         del raw
         return json.loads(text, object_pairs_hook=_ObjectHook(source, max_nodes, info.compress_size),
@@ -278,6 +296,11 @@ def _read_description(zf: zipfile.ZipFile, source: str) -> tuple[Any, int]:
         raise FormatError(f"{source}: {GRAPH_ENTRY} is damaged: {type(e).__name__}: {e}") from None
 
 
+def parse_cost(text: bytes) -> int:
+    """An upper bound of what ``json.loads(text)`` allocates, from a count of its structural bytes."""
+    return sum(text.count(c) * cost for c, cost in _PARSE_COSTS)
+
+
 class _ObjectHook:
     """``json.loads``'s ``object_pairs_hook``: refuses repeated keys, and stops at the node budget."""
 
@@ -286,6 +309,7 @@ class _ObjectHook:
         self.left = max_nodes
         self.max_nodes = max_nodes
         self.compressed = compressed
+        self.scopes: dict[tuple[str, ...], list[str]] = {}
 
     def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out = dict(pairs)
@@ -293,6 +317,11 @@ class _ObjectHook:
             keys = [printable(k) for k, _ in pairs]
             raise FormatError(f"{self.source}: {GRAPH_ENTRY} has an object with a repeated key: {sorted(keys)[:10]}")
         if "op" in out and "id" in out:
+            scope = out.get("scope")
+            if type(scope) is list and all(type(x) is str for x in scope):
+                # json makes new strings for every occurrence: share one list per distinct scope,
+                # so that scope names repeated on every node cost their memory once.
+                out["scope"] = self.scopes.setdefault(tuple(scope), scope)
             # Counted while parsing, so that a file of millions of tiny nodes is refused before
             # they are all in memory.
             self.left -= 1

@@ -101,7 +101,8 @@ def parse_description(data: Any, source: str, max_nodes: int = MAX_NODES,
         raise FormatError(f"{source}: 'nodes' must be a non-empty list")
     if len(nodes) > min(max_nodes, MAX_NODES):
         raise FormatError(f"{source}: {len(nodes)} nodes, over the limit of {min(max_nodes, MAX_NODES)}")
-    records = [_parse_node(n, k, source, arity) for k, n in enumerate(nodes)]
+    scopes: dict[int, tuple[str, ...]] = {}  # by id of the (shared) list: one tuple per distinct scope
+    records = [_parse_node(n, k, source, arity, scopes) for k, n in enumerate(nodes)]
     position: dict[int, int] = {}
     for k, rec in enumerate(records):
         if position.setdefault(rec.id, k) != k:
@@ -114,7 +115,8 @@ def parse_description(data: Any, source: str, max_nodes: int = MAX_NODES,
     return _topological(records, position, source), outputs
 
 
-def _parse_node(n: Any, k: int, source: str, arity: Callable[[str], int | None] | None) -> NodeRecord:
+def _parse_node(n: Any, k: int, source: str, arity: Callable[[str], int | None] | None,
+                scopes: dict[int, tuple[str, ...]]) -> NodeRecord:
     where = f"{source}: nodes[{k}]"
     if not isinstance(n, dict):
         raise FormatError(f"{where} is a {type(n).__name__}, not an object")
@@ -169,7 +171,10 @@ def _parse_node(n: Any, k: int, source: str, arity: Callable[[str], int | None] 
     numbered = n.get("numbered", name is None)
     if not isinstance(numbered, bool) or (name is None and not numbered):
         raise FormatError(f"{where}: numbered must be true or false (true for a node without a name)")
-    return NodeRecord(n["id"], op, name, tuple(inputs), tuple(shape), dtype, n["weak"], tuple(scope),
+    scope_tuple = scopes.get(id(scope))
+    if scope_tuple is None:
+        scope_tuple = scopes[id(scope)] = tuple(scope)
+    return NodeRecord(n["id"], op, name, tuple(inputs), tuple(shape), dtype, n["weak"], scope_tuple,
                       attributes, array, "value" in n, n.get("value"), numbered)
 
 

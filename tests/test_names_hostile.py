@@ -177,3 +177,24 @@ def test_cli_render_of_names_graphviz_refused(tmp_path, capsys):
     tg.save(graph_of(["]", "]]", "a\ufffe"]), path)
     assert main(["render", str(path), "-o", str(tmp_path / "g.svg")]) == 0
     assert (tmp_path / "g.svg").stat().st_size > 0
+
+
+def test_run_time_messages_escape_names_too():
+    x = tg.input("x\nforged", shape=(None, 2))
+    p = tg.parameter(np.ones(2), name="p\x1b[2J")
+    with pytest.raises(tg.FeedError) as info:
+        tg.evaluate(x + p, {})
+    assert "\n" not in str(info.value) and "x\\nforged" in str(info.value)
+    with pytest.raises(tg.ShapeError) as info:
+        p.value = np.ones(3)
+    assert "\x1b" not in str(info.value) and "p\\x1b[2J" in str(info.value)
+
+    class Fails(tg.Op):
+        def forward(self, a):
+            raise RuntimeError("no")
+
+    bad = Fails()(tg.exp(x, name="e\u202e"), name="f\u2028")
+    with pytest.raises(tg.ExecutionError) as info:
+        tg.evaluate(bad, {x: np.ones((1, 2))})
+    first_line = str(info.value).split("\n  node created at")[0]
+    assert "\u202e" not in first_line and "\u2028" not in first_line and "f\\u2028" in first_line

@@ -27,6 +27,7 @@ from .graph import Graph, Outputs
 from .node import Node
 from .op import Input
 from .plan import Plan, plan_for, run_graph
+from .text import printable
 
 __all__ = ["Executor", "Plan", "evaluate", "trace", "execute", "bind_feeds"]
 
@@ -210,8 +211,8 @@ def _describe_value(value: Any) -> str:
 def execution_error(plan: Plan | Graph, node: Node, args: list[Any], error: Exception) -> ExecutionError:
     """The ``ExecutionError`` for ``node`` failing: its name in the graph run, op, operand shapes, site."""
     graph = plan if isinstance(plan, Graph) else run_graph(plan)
-    shapes = ", ".join(f"{graph.name_of(i)} {_describe_value(a)}" for i, a in zip(node.inputs, args))
+    shapes = ", ".join(f"{printable(graph.name_of(i))} {_describe_value(a)}" for i, a in zip(node.inputs, args))
     return ExecutionError(
-        f"evaluating {graph.name_of(node)} = {node.op!r}({shapes}) failed: {type(error).__name__}: {error}\n"
+        f"evaluating {printable(graph.name_of(node))} = {node.op!r}({shapes}) failed: {type(error).__name__}: {error}\n"
         f"  node created at {node.site.describe()}"
     )

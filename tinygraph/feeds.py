@@ -18,6 +18,7 @@ from .graph import Graph
 from .node import Node
 from .op import Input
 from .shapes import fits, format_spec, spec_of_value
+from .text import printable
 
 Feeds = Mapping[Any, Any]
 FeedCheck = Callable[[Any], Any]
@@ -82,8 +83,8 @@ def resolve_feeds(graph: Graph, feeds: Feeds | None) -> dict[Node, Any]:
         elif isinstance(key, Node):
             if not isinstance(key.op, Input):
                 raise FeedError(
-                    f"{key.name} is {article(key.op.kind)} node, not an input: only tg.input nodes can be fed "
-                    f"(created at {key.site.describe()})"
+                    f"{printable(key.name)} is {article(key.op.kind)} node, not an input: only tg.input nodes can "
+                    f"be fed (created at {key.site.describe()})"
                 )
             if key not in graph:
                 continue  # an input these outputs don't need: harmless, e.g. one feed dict for many outputs
@@ -96,7 +97,7 @@ def resolve_feeds(graph: Graph, feeds: Feeds | None) -> dict[Node, Any]:
     missing = [graph.name_of(n) for n in graph.inputs if n not in resolved]
     if missing:
         wanted = ", ".join(
-            f"{graph.name_of(n)}: {format_spec(n.spec)} (declared at {n.site.describe()})"
+            f"{printable(graph.name_of(n))}: {format_spec(n.spec)} (declared at {n.site.describe()})"
             for n in graph.inputs if n not in resolved
         )
         raise FeedError(f"missing feed for input(s) {', '.join(map(repr, missing))}; expected {wanted}")

@@ -549,11 +549,13 @@ class Op:
 
     def value_of(self, node: Node) -> Any:
         """The value a leaf holds; only parameters and constants have one."""
-        raise AttributeError(f"{node.name} is {article(self.kind)} node: only parameters and constants hold a value")
+        raise AttributeError(
+            f"{printable(node.name)} is {article(self.kind)} node: only parameters and constants hold a value")
 
     def set_value(self, node: Node, value: Any) -> None:
         """Replace the value a leaf holds; only parameters allow it."""
-        raise AttributeError(f"{node.name} is {article(self.kind)} node: only parameters can be assigned a value")
+        raise AttributeError(
+            f"{printable(node.name)} is {article(self.kind)} node: only parameters can be assigned a value")
 
 
 def declared_with_forward(cls: type[Op], attr: str) -> bool:

@@ -17,6 +17,7 @@ from .errors import GraphError, ShapeError
 from .node import Constant, Node, Op, as_node, constant_node, format_attribute, frozen_copy
 from .shapes import Dim, Spec, format_spec, make_spec
 from .site import creation_site
+from .text import printable
 
 __all__ = ["Op", "Input", "Parameter", "Constant", "ParameterValue", "input", "parameter", "constant", "as_node",
            "format_attribute"]
@@ -111,7 +112,7 @@ class Parameter(Op):
         old = self.value
         if arr.shape != old.shape or arr.dtype.kind != old.dtype.kind:
             raise ShapeError(
-                f"parameter {node.name} holds {format_spec(node.spec)}; the new value is "
+                f"parameter {printable(node.name)} holds {format_spec(node.spec)}; the new value is "
                 f"{arr.dtype} of shape {arr.shape}: a parameter's shape and dtype kind are fixed "
                 f"when the graph is built (created at {node.site.describe()})"
             )

@@ -6,15 +6,19 @@ to a family module's ``__all__`` is ``tg.ops.NewOp`` and ``tg.new_op`` at once.
 """
 
 from ..op import Constant, Input, Op, Parameter, as_node, constant, input, parameter
-from . import activations, elementwise, layout, linalg, reductions
+from . import activations, elementwise, layout, linalg, normalization, recurrent, reductions
+from . import conv as conv_family  # the family's function ``conv`` takes the name ``conv`` below
 from .activations import *  # noqa: F403
+from .conv import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .layout import *  # noqa: F403
 from .linalg import *  # noqa: F403
+from .normalization import *  # noqa: F403
+from .recurrent import *  # noqa: F403
 from .reductions import *  # noqa: F403
 
 #: The op families, in the order the docs list them.
-FAMILIES = (elementwise, activations, linalg, reductions, layout)
+FAMILIES = (elementwise, activations, linalg, reductions, layout, conv_family, normalization, recurrent)
 
 __all__ = ["Op", "Input", "Parameter", "Constant", "as_node", "input", "parameter", "constant"]
 __all__ += elementwise.__all__
@@ -22,3 +26,6 @@ __all__ += activations.__all__
 __all__ += linalg.__all__
 __all__ += reductions.__all__
 __all__ += layout.__all__
+__all__ += conv_family.__all__
+__all__ += normalization.__all__
+__all__ += recurrent.__all__

@@ -1,0 +1,3 @@
+"""Normalization."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Recurrent."""
+
+__all__: list[str] = []

@@ -99,7 +99,7 @@ def supported_cases() -> list[Case]:
 
 #: Operands tinygraph needs at load time; node tests feed them as graph inputs, so the
 #: conformance run passes those inputs' test values through ``constants=``.
-STATIC_OPERANDS = {"Reshape": 1, "ReduceSum": 1, "ReduceMean": 1}
+STATIC_OPERANDS = {"Reshape": 1, "ReduceSum": 1, "ReduceMean": 1, "Dropout": 2}
 
 
 def static_inputs(case: Case) -> set[str]:
@@ -117,6 +117,18 @@ REJECTED = {
     # MaxPool's second output, the argmax positions, is not computed (one value per node; see ops/conv.py)
     "test_maxpool_with_argmax_2d_precomputed_pads": "Indices output",
     "test_maxpool_with_argmax_2d_precomputed_strides": "Indices output",
+    # Normalization and dropout run as at inference: training mode (batch statistics, random masks) is refused,
+    # and so is Dropout's mask output (a bool second output; one value per node).
+    "test_batchnorm_example_training_mode": "training-mode batch normalization",
+    "test_batchnorm_epsilon_training_mode": "training-mode batch normalization",
+    "test_dropout_default_mask": "mask output",
+    "test_dropout_default_mask_ratio": "mask output",
+    "test_training_dropout_default": "training.mode",
+    "test_training_dropout": "training.mode",
+    "test_training_dropout_zero_ratio": "training.mode",
+    "test_training_dropout_default_mask": "mask output",
+    "test_training_dropout_mask": "mask output",
+    "test_training_dropout_zero_ratio_mask": "mask output",
 }
 
 #: ONNX element types without a numpy dtype (ml_dtypes' look-alikes don't saturate as ONNX

@@ -99,7 +99,7 @@ def supported_cases() -> list[Case]:
 
 #: Operands tinygraph needs at load time; node tests feed them as graph inputs, so the
 #: conformance run passes those inputs' test values through ``constants=``.
-STATIC_OPERANDS = {"Reshape": 1, "ReduceSum": 1, "ReduceMean": 1, "Dropout": 2}
+STATIC_OPERANDS = {"Reshape": 1, "ReduceSum": 1, "ReduceMean": 1, "Dropout": 2, "LSTM": 4, "GRU": 4, "RNN": 4}
 
 
 def static_inputs(case: Case) -> set[str]:

@@ -55,7 +55,8 @@ def _padding(value: Any) -> Padding:
     if isinstance(value, str):
         mode = {"same": "same_upper"}.get(value.lower(), value.lower())
         if mode not in _PAD_MODES:
-            raise ValueError(f"padding must be an int, ints, 'valid', 'same', 'same_upper' or 'same_lower', not {value!r}")
+            raise ValueError(f"padding must be an int, ints, 'valid', 'same', 'same_upper' or 'same_lower', "
+                             f"not {value!r}")
         return mode
     return _int_or_ints(value, "padding", 0)
 
@@ -94,34 +95,36 @@ class _Window:
         self.extra: list[int | None] = []  # ceil mode's windows running past the end padding
         self.out: list[Dim] = []
         for i, size in enumerate(sizes):
-            s, span = stride[i], self.span[i]
-            if explicit is None:  # "same": output ceil(size / stride), padded as little as that needs
-                if size is None:
-                    self.begin.append(None), self.end.append(None), self.extra.append(0), self.out.append(None)
-                    continue
-                out = -(-size // s)
-                total = max(0, (out - 1) * s + span - size)
-                lo = total // 2 if padding == "same_upper" else total - total // 2
-                self.begin.append(lo), self.end.append(total - lo), self.extra.append(0), self.out.append(out)
-                continue
-            lo, hi = explicit[0][i], explicit[1][i]
-            self.begin.append(lo), self.end.append(hi)
+            axis = self._axis(i, size, kernel, stride[i], dilation, padding, explicit, ceil_mode)
+            for values, v in zip((self.begin, self.end, self.extra, self.out), axis):
+                values.append(v)
+
+    def _axis(self, i: int, size: Dim, kernel: Sequence[int], s: int, dilation: Sequence[int], padding: Padding,
+              explicit: tuple[tuple[int, ...], tuple[int, ...]] | None, ceil_mode: bool) -> tuple[Dim, Dim, Dim, Dim]:
+        """(start padding, end padding, ceil mode's extra, output size) along spatial axis ``i``."""
+        span = self.span[i]
+        if explicit is None:  # "same": output ceil(size / stride), padded as little as that needs
             if size is None:
-                self.extra.append(None), self.out.append(None)
-                continue
-            room = size + lo + hi - span
-            if room < 0:
-                raise ShapeError(
-                    f"the window (kernel {tuple(kernel)}, dilation {tuple(dilation)}: {span} pixels on spatial "
-                    f"axis {i}) is larger than the padded input ({size} + {lo} + {hi})"
-                )
-            out = room // s + 1
-            if ceil_mode:
-                out = -(-room // s) + 1
-                if (out - 1) * s >= size + lo:  # the last window must start inside the input or its start padding
-                    out -= 1
-            self.extra.append(max(0, (out - 1) * s + span - (size + lo + hi)))
-            self.out.append(out)
+                return None, None, 0, None
+            out = -(-size // s)
+            total = max(0, (out - 1) * s + span - size)
+            lo = total // 2 if padding == "same_upper" else total - total // 2
+            return lo, total - lo, 0, out
+        lo, hi = explicit[0][i], explicit[1][i]
+        if size is None:
+            return lo, hi, None, None
+        room = size + lo + hi - span
+        if room < 0:
+            raise ShapeError(
+                f"the window (kernel {tuple(kernel)}, dilation {tuple(dilation)}: {span} pixels on spatial "
+                f"axis {i}) is larger than the padded input ({size} + {lo} + {hi})"
+            )
+        out = room // s + 1
+        if ceil_mode:
+            out = -(-room // s) + 1
+            if (out - 1) * s >= size + lo:  # the last window must start inside the input or its start padding
+                out -= 1
+        return lo, hi, max(0, (out - 1) * s + span - (size + lo + hi)), out
 
     def pad_width(self) -> list[tuple[int, int]]:
         """``np.pad``'s widths for the spatial axes (known sizes only), ceil mode's extra at the ends."""
@@ -133,7 +136,7 @@ class _Window:
         axes = tuple(range(padded.ndim - n, padded.ndim))
         view = sliding_window_view(padded, self.span, axis=axes)
         index = (Ellipsis, *(slice(None, None, s) for s in stride), *(slice(None, None, d) for d in dilation))
-        return view[index]
+        return view[index]  # type: ignore[index]
 
 
 def _spatial(x: Spec, what: str, min_rank: int = 3) -> None:
@@ -199,10 +202,10 @@ class Conv(Op):
         self.stride = _int_or_ints(stride, "stride", 1)
         self.padding = _padding(padding)
         self.dilation = _int_or_ints(dilation, "dilation", 1)
-        groups = _int_or_ints(groups, "groups", 1)
-        if not isinstance(groups, int):
+        count = _int_or_ints(groups, "groups", 1)
+        if not isinstance(count, int):
             raise ValueError(f"groups must be an int >= 1, got {groups!r}")
-        self.groups = groups
+        self.groups = count
 
     def _geometry(self, x: Shape, w: Shape) -> tuple[_Window, tuple[int, ...], tuple[int, ...]]:
         n = len(x) - 2
@@ -425,10 +428,7 @@ class AvgPool(_Pool):
         """``AveragePool``; a dilated one needs opset 19 or newer."""
         attrs = self.onnx_attributes(node)
         if "dilations" in attrs and ctx.opset < 19:
-            from ..onnx.common import OnnxExportError  # lazy: tinygraph.ops must not need onnx
-
-            raise OnnxExportError(f"AveragePool has dilations only from opset 19; node {ctx.name(node)} "
-                                  f"needs opset=19 or newer (export uses {ctx.opset})")
+            raise ctx.error(node, f"AveragePool has dilations only from opset 19 (export uses opset {ctx.opset})")
         return str(ctx.emit("AveragePool", [ctx.operand(node.inputs[0])], output=ctx.name(node), **attrs))
 
     @classmethod

@@ -168,9 +168,7 @@ class LayerNorm(Op):
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``LayerNormalization`` (opset 17), this node's value as its output ``Y``, ``Mean`` or ``InvStdDev``."""
         if ctx.opset < 17:
-            from ..onnx.common import OnnxExportError  # lazy: tinygraph.ops must not need onnx
-
-            raise OnnxExportError(f"LayerNormalization needs opset 17 or newer; node {ctx.name(node)}")
+            raise ctx.error(node, f"LayerNormalization needs opset 17 or newer (export uses opset {ctx.opset})")
         operands = [ctx.operand(i, node.inputs[0].dtype) for i in node.inputs]
         return emit_output(ctx, "LayerNormalization", operands, _LN_OUTPUTS.index(self.output), ctx.name(node),
                            axis=self.axis, epsilon=self.epsilon)
@@ -232,7 +230,7 @@ def _normalize(w: Any, axes: tuple[int, ...], epsilon: float, scale: Any, bias: 
 
 
 class GroupNorm(Op):
-    """The channels split into ``num_groups`` groups, each normalized per sample; then ``scale``/``bias`` per channel."""
+    """Channels split into ``num_groups`` groups, each normalized per sample; then ``scale``/``bias`` per channel."""
 
     kind = "group_norm"
     arity = 3
@@ -274,7 +272,10 @@ class GroupNorm(Op):
         if ctx.opset >= 21:
             return str(ctx.emit("GroupNormalization", [xs, ss, bs], output=ctx.name(node), **attrs))
         name = ctx.name(node)
-        shape = ctx.emit("Shape", [xs], output=ctx.fresh(f"{name}_shape"))
+        if all(d is not None for d in x.shape[1:]):  # Reshape's 0 copies the batch size: no Shape op needed
+            shape = ctx.constant(np.array([0, *x.shape[1:]], dtype=np.int64), f"{name}_shape")
+        else:
+            shape = ctx.emit("Shape", [xs], output=ctx.fresh(f"{name}_shape"))
         grouped_shape = ctx.constant(np.array([0, self.num_groups, -1], dtype=np.int64), f"{name}_grouped_shape")
         grouped = ctx.emit("Reshape", [xs, grouped_shape], output=ctx.fresh(f"{name}_grouped"))
         ones = ctx.constant(np.ones(self.num_groups, dtype=dtype), f"{name}_ones")

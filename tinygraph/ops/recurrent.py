@@ -85,7 +85,8 @@ class _Recurrent(Op):
         given = dict(zip(self.operands, specs))
         x = given["X"]
         if x.ndim != 3:
-            raise ShapeError(f"X {format_shape(x.shape)} should have rank 3 ({'(batch, seq, input)' if self.layout else '(seq, batch, input)'})")
+            order = "(batch, seq, input)" if self.layout else "(seq, batch, input)"
+            raise ShapeError(f"X {format_shape(x.shape)} should have rank 3 {order}")
         seq, batch = (x.shape[1], x.shape[0]) if self.layout else (x.shape[0], x.shape[1])
         nd, h, g = self._dirs, self.hidden_size, type(self).gates
         expected: dict[str, tuple[int | None, ...]] = {
@@ -97,12 +98,14 @@ class _Recurrent(Op):
             if name == "X":
                 continue
             want = expected[name]
-            if spec.ndim != len(want) or any(a is not None and b is not None and a != b for a, b in zip(spec.shape, want)):
+            if spec.ndim != len(want) or any(a is not None and b is not None and a != b
+                                             for a, b in zip(spec.shape, want)):
                 raise ShapeError(f"{name} {format_shape(spec.shape)} should be {format_shape(want)} "
                                  f"(direction={self.direction}, hidden_size={h}, X {format_shape(x.shape)})")
         dtype = result_dtype(*specs)
         if dtype.kind != "f":
             raise ShapeError(f"needs float operands, got {', '.join(str(s.dtype) for s in specs)}")
+        shape: tuple[int | None, ...]
         if self.output == "Y":
             shape = (batch, seq, nd, h) if self.layout else (seq, nd, batch, h)
         else:
@@ -186,8 +189,10 @@ class _Recurrent(Op):
             raise ctx.error(f"direction {direction!r} is not forward, reverse or bidirectional")
         acts = ctx.attr("activations", None)
         defaults = list(cls.activations) * (2 if direction == "bidirectional" else 1)
-        if acts is not None and [a.decode() if isinstance(a, bytes) else a for a in acts] != defaults:
-            raise ctx.error(f"activations {acts} are not supported: only the defaults {defaults}")
+        if acts is not None:
+            acts = [a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in acts]
+            if acts != defaults:
+                raise ctx.error(f"activations {acts} are not supported: only the defaults {defaults}")
         if ctx.attr("activation_alpha", None) is not None or ctx.attr("activation_beta", None) is not None:
             raise ctx.error("activation_alpha/activation_beta are not supported (only the default activations)")
         x = ctx.input(0)

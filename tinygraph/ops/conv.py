@@ -194,7 +194,6 @@ class Conv(Op):
     kind = "conv"
     fresh_output = True
     onnx_type = "Conv"
-    torch_module = None
     dot_style: ClassVar[dict[str, str]] = {"fillcolor": "#dde8fb"}
 
     def __init__(self, stride: int | Sequence[int] = 1, padding: Padding | Sequence[int] = 0,
@@ -216,10 +215,11 @@ class Conv(Op):
             raise ShapeError(f"the kernel's spatial sizes must be known, got {format_shape(w)}")
         return _Window(x[2:], kernel, stride, dilation, self.padding), stride, dilation  # type: ignore[arg-type]
 
-    def infer(self, x: Spec, w: Spec, b: Spec | None = None, *rest: Spec) -> Spec:
+    def infer(self, *specs: Spec) -> Spec:
         """``(N, M, *out)``; channels, groups and the kernel checked against the input."""
-        if rest:
-            raise ShapeError(f"takes x, w and an optional bias, got {3 + len(rest)} operands")
+        if len(specs) not in (2, 3):
+            raise ShapeError(f"takes x, w and an optional bias, got {len(specs)} operand(s)")
+        x, w, b = specs[0], specs[1], specs[2] if len(specs) == 3 else None
         _spatial(x, "conv")
         if w.ndim != x.ndim:
             raise ShapeError(f"the kernel {format_shape(w.shape)} should have rank {x.ndim} (M, C/groups, *kernel), "
@@ -232,11 +232,8 @@ class Conv(Op):
         if c is not None and cg is not None and c != cg * g:
             raise ShapeError(f"channel mismatch: the input has {c} channels, the kernel {format_shape(w.shape)} "
                              f"expects {cg} x groups={g} = {cg * g}")
-        specs = [x, w]
-        if b is not None:
-            if b.ndim != 1 or (b.shape[0] is not None and m is not None and b.shape[0] != m):
-                raise ShapeError(f"the bias {format_shape(b.shape)} should be ({m},): one per output channel")
-            specs.append(b)
+        if b is not None and (b.ndim != 1 or (b.shape[0] is not None and m is not None and b.shape[0] != m)):
+            raise ShapeError(f"the bias {format_shape(b.shape)} should be ({m},): one per output channel")
         window, _, _ = self._geometry(x.shape, w.shape)
         return Spec((x.shape[0], m, *window.out), _float_dtype(*specs))
 

@@ -129,10 +129,11 @@ class LayerNorm(Op):
             raise ShapeError(f"axis {self.axis} is out of range for rank {ndim}")
         return self.axis % ndim
 
-    def infer(self, x: Spec, scale: Spec, bias: Spec | None = None, *rest: Spec) -> Spec:
+    def infer(self, *specs: Spec) -> Spec:
         """The input's spec for ``Y``; ``x.shape[:axis] + (1, ...)`` for the statistics."""
-        if rest:
-            raise ShapeError(f"takes x, scale and an optional bias, got {3 + len(rest)} operands")
+        if len(specs) not in (2, 3):
+            raise ShapeError(f"takes x, scale and an optional bias, got {len(specs)} operand(s)")
+        x, scale, bias = specs[0], specs[1], specs[2] if len(specs) == 3 else None
         _float_input(x, "layer_norm", 1)
         axis = self._axis(x.ndim)
         normalized = x.shape[axis:]

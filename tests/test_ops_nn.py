@@ -423,3 +423,69 @@ def test_onnx_import_refuses_unsupported_recurrent_options():
     assert tg.onnx.from_model(model()).outputs[0].shape == (3, 1, 1, 2)
     with pytest.raises(tg.onnx.OnnxImportError, match=r"activations \['Relu'\] are not supported"):
         tg.onnx.from_model(model(activations=["Relu"]))
+
+
+# --- attention ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kv_heads", [4, 2, 1])
+@pytest.mark.parametrize("mask", [None, "bool", "float"])
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_attention_matches_torch(kv_heads, mask, is_causal):
+    q, k, v = randn(2, 4, 5, 8), randn(2, kv_heads, 7, 8), randn(2, kv_heads, 7, 6)
+    masks = {None: None, "bool": RNG.random((5, 7)) > 0.3, "float": randn(2, 1, 5, 7)}
+    m = masks[mask]
+    if mask == "bool":
+        m[:, 0] = True  # every query may attend some key under the causal mask too
+    y = tg.attention(q, k, v, m, is_causal=is_causal, scale=0.3)
+    assert y.shape == (2, 4, 5, 6)
+    reps = 4 // kv_heads
+    tk, tv = (t(np.repeat(a, reps, axis=1)) for a in (k, v))
+    bias = None if m is None else t(m)
+    if is_causal:
+        causal = np.tril(np.ones((5, 7), bool))
+        bias = t(causal) if m is None else (t(causal & m) if mask == "bool" else
+                                            t(np.where(causal, m, -np.inf).astype(np.float32)))
+    want = F.scaled_dot_product_attention(t(q), tk, tv, attn_mask=bias, scale=0.3).numpy()
+    np.testing.assert_allclose(tg.evaluate(y), want, **TOL)
+
+
+def test_attention_3d_heads_and_fully_masked_rows():
+    x = tg.input("q", shape=(None, 5, 12), dtype=np.float32)
+    k, v = randn(1, 7, 6), randn(1, 7, 6)
+    mask = np.ones((5, 7), bool)
+    mask[2] = False  # query 2 may attend nothing: ONNX gives zeros
+    y = tg.attention(x, k, v, mask, q_num_heads=4, kv_num_heads=2)
+    assert y.shape == (1, 5, 12)  # the batch size of k and v
+    value = randn(1, 5, 12)
+    got = tg.evaluate(y, {x: value})
+    heads = lambda a, h: t(a.reshape(1, a.shape[1], h, -1).transpose(0, 2, 1, 3))  # noqa: E731
+    m = mask.copy()
+    m[2] = True
+    # Each of the 2 K/V heads serves 2 query heads: repeat them to 4 heads for torch.
+    k4, v4 = (np.repeat(a.reshape(1, 7, 2, 3), 2, axis=2).reshape(1, 7, 12) for a in (k, v))
+    want = F.scaled_dot_product_attention(heads(value, 4), heads(k4, 4), heads(v4, 4), attn_mask=t(m)).numpy()
+    want = want.transpose(0, 2, 1, 3).reshape(1, 5, 12)
+    want[:, 2] = 0
+    np.testing.assert_allclose(got, want, **TOL)
+    with pytest.raises(tg.ShapeError, match="not a multiple of"):
+        tg.attention(randn(1, 3, 5, 8), randn(1, 2, 7, 8), randn(1, 2, 7, 8))
+    with pytest.raises(tg.ShapeError, match=r"different batch sizes \[1, 2\]"):
+        tg.attention(x, randn(2, 7, 6), v, q_num_heads=4, kv_num_heads=2)
+    with pytest.raises(tg.ShapeError, match="3-D inputs need q_num_heads"):
+        tg.attention(x, k, v)
+
+
+def test_attention_exports_at_opset_23():
+    onnx = pytest.importorskip("onnx")
+    q, k, v = (tg.input(n, shape=(None, h, s, 4), dtype=np.float32)
+               for n, h, s in (("q", 2, 5), ("k", 1, 6), ("v", 1, 6)))
+    y = tg.attention(q, k, v, randn(5, 6), is_causal=True, softcap=2.0)
+    with pytest.raises(tg.onnx.OnnxExportError, match="Attention from opset 23"):
+        tg.onnx.to_model(y)
+    model = tg.onnx.to_model(y, opset=23)
+    onnx.checker.check_model(model, full_check=True)
+    feeds = {"q": randn(3, 2, 5, 4), "k": randn(3, 1, 6, 4), "v": randn(3, 1, 6, 4)}
+    want = tg.evaluate(y, {q: feeds["q"], k: feeds["k"], v: feeds["v"]})
+    np.testing.assert_allclose(tg.evaluate(tg.onnx.from_model(model), feeds)[0], want, **TOL)
+    np.testing.assert_allclose(_ort(model, feeds)[0], want, **TOL)

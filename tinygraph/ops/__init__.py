@@ -7,8 +7,10 @@ to a family module's ``__all__`` is ``tg.ops.NewOp`` and ``tg.new_op`` at once.
 
 from ..op import Constant, Input, Op, Parameter, as_node, constant, input, parameter
 from . import activations, elementwise, layout, linalg, normalization, recurrent, reductions
-from . import conv as conv_family  # the family's function ``conv`` takes the name ``conv`` below
+from . import attention as attention_family  # the function ``attention`` takes the name below
+from . import conv as conv_family  # the function ``conv`` takes the name below
 from .activations import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .layout import *  # noqa: F403
@@ -18,7 +20,8 @@ from .recurrent import *  # noqa: F403
 from .reductions import *  # noqa: F403
 
 #: The op families, in the order the docs list them.
-FAMILIES = (elementwise, activations, linalg, reductions, layout, conv_family, normalization, recurrent)
+FAMILIES = (elementwise, activations, linalg, reductions, layout, conv_family, normalization, recurrent,
+            attention_family)
 
 __all__ = ["Op", "Input", "Parameter", "Constant", "as_node", "input", "parameter", "constant"]
 __all__ += elementwise.__all__
@@ -29,3 +32,4 @@ __all__ += layout.__all__
 __all__ += conv_family.__all__
 __all__ += normalization.__all__
 __all__ += recurrent.__all__
+__all__ += attention_family.__all__

@@ -62,7 +62,10 @@ class Attention(Op):
         for spec in specs[:3]:
             if spec.dtype.kind != "f":
                 raise ShapeError(f"needs float q, k, v, got {spec.dtype}")
-        b = broadcast_shapes(q.shape[:1], k.shape[:1], v.shape[:1])[0]
+        batches = {d for d in (spec.shape[0] for spec in specs[:3]) if d is not None}
+        if len(batches) > 1:
+            raise ShapeError(f"q, k and v have different batch sizes {sorted(batches)}")
+        b = next(iter(batches), None)
         if rank == 4:
             hq, s, d, hk, lk, dk, hv, lv, dv = (*q.shape[1:], *k.shape[1:], *v.shape[1:])
         else:
@@ -92,7 +95,8 @@ class Attention(Op):
     def forward(self, q: Any, k: Any, v: Any, mask: Any = None) -> Any:
         """One batched matmul for the scores, a guarded softmax, one for the values."""
         dtype = np.asarray(q).dtype
-        work = np.float32 if dtype == np.float16 else dtype
+        work = np.dtype(np.float32) if dtype == np.float16 else dtype
+        zero, never, one = work.type(0), work.type(-np.inf), work.type(1)
         q, k, v = (np.asarray(a, dtype=work) for a in (q, k, v))
         if q.ndim == 3:
             q, k, v = (_heads(a, h) for a, h in ((q, self.q_num_heads), (k, self.kv_num_heads),
@@ -105,25 +109,25 @@ class Attention(Op):
                 fill = False if mask.dtype == np.bool_ else -np.inf
                 mask = np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, length - mask.shape[-1])],
                               constant_values=fill)
-            bias = bias + (np.where(mask, work(0), work(-np.inf)) if mask.dtype == np.bool_ else mask.astype(work))
+            bias = bias + (np.where(mask, zero, never) if mask.dtype == np.bool_ else mask.astype(work))
         if self.is_causal:
             allowed = np.arange(length)[None, :] <= np.arange(s)[:, None]
-            bias = bias + np.where(allowed, work(0), work(-np.inf))
+            bias = bias + np.where(allowed, zero, never)
         groups = q.shape[1] // k.shape[1]
         if groups > 1:
             k, v = np.repeat(k, groups, axis=1), np.repeat(v, groups, axis=1)
         scale = self.scale if self.scale is not None else 1 / math.sqrt(q.shape[3])
-        scores = q @ np.swapaxes(k, -1, -2) * work(scale)
+        scores = q @ np.swapaxes(k, -1, -2) * work.type(scale)
         if self.softcap > 0:
-            scores = np.tanh(scores / work(self.softcap)) * work(self.softcap)
+            scores = np.tanh(scores / work.type(self.softcap)) * work.type(self.softcap)
         scores = scores + bias
         with np.errstate(invalid="ignore", under="ignore"):
             top = np.max(scores, axis=-1, keepdims=True)
-            e = np.exp(scores - np.where(np.isneginf(top), work(0), top))
+            e = np.exp(scores - np.where(np.isneginf(top), zero, top))
             total = np.sum(e, axis=-1, keepdims=True)
-            weights = e / np.where(total == 0, work(1), total)
+            weights = e / np.where(total == 0, one, total)
         # A query that may attend no key (its mask row all -inf) gets zeros, as ONNX specifies.
-        weights = np.where(np.isneginf(np.max(bias, axis=-1, keepdims=True)), work(0), weights)
+        weights = np.where(np.isneginf(np.max(bias, axis=-1, keepdims=True)), zero, weights)
         y = weights @ v
         if self.q_num_heads is not None:
             y = y.transpose(0, 2, 1, 3).reshape(y.shape[0], s, -1)

@@ -238,7 +238,7 @@ class Conv(Op):
         return Spec((x.shape[0], m, *window.out), _float_dtype(*specs))
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
-        """im2col of the windows (one copy), then one batched matmul per group through BLAS."""
+        """im2col of the windows (one copy), then one matmul per group through BLAS."""
         window, stride, dilation = self._geometry(x.shape, w.shape)
         dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
         work = _compute_dtype(dtype)
@@ -251,15 +251,17 @@ class Conv(Op):
         cols = window.windows(x, stride, dilation)  # (N, C, *out, *K)
         out, k = cols.shape[2:2 + len(stride)], w.shape[2:]
         nd = len(stride)
-        # (N, G, C/G, *K, *out): the windows' pixels along the rows, output positions along the columns.
+        # im2col as (G, C/G * K, N * out): each group's window pixels along the rows, every output position of
+        # every sample along the columns, so that each group is one large GEMM (many small BLAS calls, one
+        # per sample, cost far more: each has a fixed threading overhead).
         cols = cols.reshape(n, g, c // g, *out, *k)
-        order = (0, 1, 2, *range(3 + nd, 3 + 2 * nd), *range(3, 3 + nd))
-        cols = cols.transpose(order).reshape(n, g, (c // g) * math.prod(k), math.prod(out))
+        order = (1, 2, *range(3 + nd, 3 + 2 * nd), 0, *range(3, 3 + nd))
+        cols = cols.transpose(order).reshape(g, (c // g) * math.prod(k), n * math.prod(out))
         kernel = np.asarray(w, dtype=work).reshape(g, m // g, -1)
-        y = np.matmul(kernel, cols).reshape(n, m, *out)
+        y = np.matmul(kernel, cols).reshape(m, n, *out)
         if b is not None:
-            y += np.asarray(b, dtype=work).reshape(m, *(1,) * nd)
-        return y.astype(dtype, copy=False)
+            y += np.asarray(b, dtype=work).reshape(m, 1, *(1,) * nd)
+        return np.ascontiguousarray(np.swapaxes(y, 0, 1), dtype=dtype)
 
     def onnx_attributes(self, node: Node) -> dict[str, Any]:
         """``strides``, ``dilations``, ``group``, ``kernel_shape`` and ``pads`` or ``auto_pad``."""

@@ -139,6 +139,22 @@ class _Window:
         return view[index]  # type: ignore[index]
 
 
+def _fold_windows(views: Any, nd: int, ufunc: Any) -> Any:
+    """``ufunc.reduce`` over the last ``nd`` (window) axes of ``views``, one kernel position at a time.
+
+    Each step combines one strided slice of all windows at once: for the few positions of a kernel,
+    this is several times faster than a reduction over the view's small trailing axes.
+    """
+    out: Any = None
+    for position in np.ndindex(*views.shape[-nd:]):
+        part = views[(Ellipsis,) + tuple(position)]
+        if out is None:
+            out = np.array(part)
+        else:
+            ufunc(out, part, out=out)
+    return out
+
+
 def _spatial(x: Spec, what: str, min_rank: int = 3) -> None:
     if x.ndim < min_rank:
         raise ShapeError(f"{what} needs an input of shape (N, C, *spatial), got rank {x.ndim} {format_shape(x.shape)}")
@@ -366,9 +382,7 @@ class MaxPool(_Pool):
         pads = window.pad_width()
         if any(p != (0, 0) for p in pads):
             x = np.pad(x, [(0, 0), (0, 0), *pads], constant_values=low)
-        nd = len(kernel)
-        views = window.windows(x, stride, dilation)
-        return np.max(views, axis=tuple(range(-nd, 0)))
+        return _fold_windows(window.windows(x, stride, dilation), len(kernel), np.maximum)
 
     def onnx_attributes(self, node: Node) -> dict[str, Any]:
         """``kernel_shape``, ``strides``, ``pads``/``auto_pad``, ``dilations``, ``ceil_mode``."""
@@ -405,8 +419,7 @@ class AvgPool(_Pool):
         pads = window.pad_width()
         if any(p != (0, 0) for p in pads):
             x = np.pad(x, [(0, 0), (0, 0), *pads])
-        axes = tuple(range(-nd, 0))
-        sums = np.sum(window.windows(x, stride, dilation), axis=axes)
+        sums = _fold_windows(window.windows(x, stride, dilation), nd, np.add)
         # The divisor: how many pixels of each window are the input (and the explicit padding, if counted);
         # ceil mode's overhang past the end padding never counts.
         inside = np.zeros(x.shape[2:], dtype=x.dtype)
@@ -415,7 +428,7 @@ class AvgPool(_Pool):
         else:
             core = tuple(slice(int(b), int(b) + size) for b, size in zip(window.begin, shape))  # type: ignore[arg-type]
         inside[core] = 1
-        counts = np.sum(window.windows(inside, stride, dilation), axis=axes)
+        counts = _fold_windows(window.windows(inside, stride, dilation), nd, np.add)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (sums / counts).astype(dtype, copy=False)
 

@@ -144,6 +144,10 @@ class ExportContext:
         self.nodes.append(node)
         return out
 
+    def error(self, node: Node, message: str) -> OnnxExportError:
+        """An OnnxExportError naming ``node`` and where it was built (for ops whose ``to_onnx`` refuses)."""
+        return OnnxExportError(f"node {self.name(node)} (created at {node.site.describe()}): {message}")
+
     def elem_type(self, dtype: Any, node: Node | None = None) -> int:
         """ONNX's element type for a numpy dtype (an OnnxExportError for complex and the like)."""
         dt = np.dtype(dtype)

@@ -81,7 +81,7 @@ def all_cases() -> list[Case]:
             for c in collect_testcases():
                 assert c.model is not None and c.data_sets is not None
                 sets = [([_array(a) for a in i], [_array(a) for a in o]) for i, o in c.data_sets]
-                cases.append(Case(c.name, "node", c.model, sets, c.rtol, c.atol))
+                cases.append(Case(c.name, "node", c.model, sets, WIDER_RTOL.get(c.name, c.rtol), c.atol))
     for kind in ("simple", "light", "pytorch-operator", "pytorch-converted"):
         for p in sorted(glob.glob(os.path.join(data, kind, "*"))):
             if os.path.exists(os.path.join(p, "model.onnx")):
@@ -96,6 +96,19 @@ def supported_cases() -> list[Case]:
     supported = set(tg.onnx.supported_ops())
     return [c for c in all_cases() if c.op_types <= supported]
 
+
+#: Cases whose expected values are further from the exact result than tinygraph's, by more than the
+#: case's tolerance: case name -> the relative tolerance they are checked with instead.
+WIDER_RTOL = {
+    # ONNX's reference computes the float16 Softmax step by step in float16 (exp rounded, then
+    # divided): its probabilities [0.559, 0.4414] sum to 1.0004. tinygraph computes it in float32
+    # and rounds once, giving the correctly rounded [0.5586, 0.4412]. Through the last MatMul,
+    # Y[0,0,1,4] is 0.4690 here, 0.4695 expected, 0.46918 exact: two float16 ulps (1.2e-3) apart,
+    # tinygraph the nearer (1.09 ulp at most from the exact result over Y, the expected 1.42).
+    # onnxruntime, made to round every intermediate to float16 (each one a graph output), is
+    # 1.2e-3 off too; by default it passes because it keeps float32 between its upcast ops.
+    "test_attention_4d_causal_fp16_expanded": 2e-3,  # two float16 ulps
+}
 
 #: Cases tinygraph rejects on purpose, each with the reason its error must give.
 REJECTED = {

@@ -11,7 +11,7 @@ import tinygraph as tg
 
 pytest.importorskip("onnx")
 
-from onnx_cases import Case, rejected, supported_cases  # noqa: E402
+from onnx_cases import WIDER_RTOL, Case, rejected, supported_cases  # noqa: E402
 
 CASES = supported_cases()
 REJECTED = rejected(CASES)
@@ -24,7 +24,7 @@ def test_the_conformance_set_is_substantial():
     for op in ("Gemm", "Softmax", "ReduceSum", "ReduceMean", "Transpose", "Reshape", "MatMul", "Pow", "Shape",
                "Gather", "Unsqueeze", "Concat", "Slice", "Split", "Pad", "Expand", "ConstantOfShape"):
         assert any(op in c.op_types for c in RUN), op
-    assert {c.name for c in CASES} >= set(REJECTED)
+    assert {c.name for c in CASES} >= set(REJECTED) | set(WIDER_RTOL)
 
 
 @pytest.mark.parametrize("case", RUN, ids=[c.name for c in RUN])

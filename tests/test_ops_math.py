@@ -305,6 +305,53 @@ def test_top_k_values_indices_and_ties():
         tg.top_k(x, 5)
 
 
+def _fed_at_run_time(x):
+    """Every reduction, cumsum and top_k with its axes, axis or k as a graph input (ONNX's operands)."""
+    axes, axis, k = tg.input("axes", (1,), np.int64), tg.input("axis", (), np.int64), tg.input("k", (1,), np.int64)
+    reduced = [tg.runtime_reduce(x, axes, r, keepdims=keep)
+               for r, keep in (("reduce_max", False), ("reduce_min", True), ("prod", False), ("reduce_l1", True),
+                               ("reduce_l2", False), ("reduce_sum_square", True), ("reduce_log_sum_exp", False))]
+    return [*reduced, tg.cumsum(x, axis, reverse=True), *tg.top_k(x, k, largest=False)]
+
+
+def test_axes_axis_and_k_fed_at_run_time():
+    x = tg.input("x", shape=(None, 5))
+    outs = _fed_at_run_time(x)
+    assert [o.shape for o in outs[:2]] == [(None,), (None, None)]  # the rank, sizes unknown where an axis may be
+    assert outs[-3].shape == (None, 5) and outs[-2].shape == (None, None) and outs[-1].dtype == np.int64
+    for axis in (0, 1, -1):
+        got = tg.evaluate(outs, {"x": V, "axes": [axis], "axis": axis, "k": [2]})
+        want = [V.max(axis), V.min(axis, keepdims=True), V.prod(axis), np.abs(V).sum(axis, keepdims=True),
+                np.sqrt((V * V).sum(axis)), (V * V).sum(axis, keepdims=True), np.log(np.exp(V).sum(axis)),
+                np.flip(np.cumsum(np.flip(V, axis), axis), axis), np.sort(V, -1)[:, :2], np.argsort(V, -1)[:, :2]]
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-12)
+    # Empty axes reduce all of them, or none with noop_with_empty_axes: the square is still taken.
+    empty = np.zeros(0, np.int64)
+    assert tg.runtime_reduce(x, empty, "reduce_max", keepdims=False).shape == ()
+    noop = tg.runtime_reduce(x, empty, "reduce_sum_square", noop_with_empty_axes=True)
+    np.testing.assert_array_equal(run(noop, V), V * V)
+    with pytest.raises(tg.ExecutionError, match="k=6"):
+        tg.evaluate(outs[-1], {"x": V, "k": [6]})
+    with pytest.raises(ValueError, match="reducer must be one of"):
+        tg.runtime_reduce(x, empty, "median")
+
+
+def test_run_time_axes_export_to_onnxruntime():
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    x = tg.input("x", shape=(None, 5), dtype=np.float32)
+    outs = _fed_at_run_time(x)
+    model = tg.onnx.to_model(outs, opset=18)
+    feeds = {"x": V.astype(np.float32), "axes": np.array([-1]), "axis": np.array(0), "k": np.array([3])}
+    want = tg.evaluate(outs, feeds)
+    theirs = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)
+    back = tg.evaluate(tg.onnx.from_model(model), feeds)
+    for t, b, w in zip(theirs, back, want):
+        np.testing.assert_allclose(t, w, rtol=1e-5)
+        np.testing.assert_array_equal(b, w)
+
+
 def test_einsum_values_and_shapes():
     a, b = RNG.normal(size=(2, 3, 4)), RNG.normal(size=(2, 4, 5))
     x, y = tg.input("x", shape=(None, 3, 4)), tg.input("y", shape=(None, 4, 5))

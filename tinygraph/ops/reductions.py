@@ -11,18 +11,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import GraphError, ShapeError
 from ..node import Node
 from ..op import Op
 from ..shapes import Spec, broadcast_shapes, normalize_axes, reduce_shape, result_dtype
 from .layout import int_or_ints
-from .shaping import runtime_reduce
+from .shaping import known_elements
 
 __all__ = [
     "Sum", "Mean", "ReduceMax", "ReduceMin", "Prod", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",
-    "ReduceLogSumExp", "ArgMax", "ArgMin", "CumSum", "TopK", "Einsum",
+    "ReduceLogSumExp", "RuntimeReduce", "ArgMax", "ArgMin", "CumSum", "TopK", "Einsum",
     "sum", "mean", "reduce_max", "reduce_min", "prod", "reduce_l1", "reduce_l2", "reduce_sum_square",
-    "reduce_log_sum", "reduce_log_sum_exp", "argmax", "argmin", "cumsum", "top_k", "einsum",
+    "reduce_log_sum", "reduce_log_sum_exp", "runtime_reduce", "argmax", "argmin", "cumsum", "top_k", "einsum",
 ]
 
 _FLOAT16 = np.dtype(np.float16)
@@ -81,19 +81,24 @@ class _Reduction(Op):
 
     @classmethod
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
-        """Axes from the input (newer opsets) or the attribute; empty axes reduce all, or nothing."""
+        """Axes from the attribute (older opsets), a value known at load time, or a run-time operand."""
         x = ctx.input(0)
         keepdims = ctx.bool_attr("keepdims", True)
-        if ctx.opset >= cls.onnx_axes_input_since and ctx.has_input(1) and not ctx.is_static(1):
-            return [runtime_reduce(x, ctx.input(1), cls.kind, keepdims, ctx.bool_attr("noop_with_empty_axes", False),
-                                   name=ctx.name())]
-        if ctx.opset >= cls.onnx_axes_input_since:
-            axes = ctx.static_ints(1, "axes") if ctx.has_input(1) else []
-            if not axes and ctx.bool_attr("noop_with_empty_axes", False):
-                return [x]
-        else:
-            axes = ctx.ints_attr("axes", [])
-        return [cls(tuple(int(a) for a in axes) if axes else None, keepdims)(x, name=ctx.name())]
+        if ctx.opset < cls.onnx_axes_input_since:
+            return [cls(_onnx_axis(ctx.ints_attr("axes", []), False), keepdims)(x, name=ctx.name())]
+        noop = ctx.bool_attr("noop_with_empty_axes", False)
+        if ctx.has_input(1) and not ctx.is_static(1):
+            return [RuntimeReduce(cls.kind, keepdims, noop)(x, ctx.input(1), name=ctx.name())]
+        axes = ctx.static_ints(1, "axes") if ctx.has_input(1) else []
+        return [cls(_onnx_axis(axes, noop), keepdims)(x, name=ctx.name())]
+
+
+def _onnx_axis(axes: Sequence[int], noop_with_empty_axes: bool) -> tuple[int, ...] | None:
+    """ONNX's axes as numpy's: none reduce all (``None``), or nothing (``()``) with ``noop_with_empty_axes``.
+
+    Reducing nothing still applies the rest of the op: ReduceSumSquare squares, ReduceLogSum takes the log.
+    """
+    return tuple(int(a) for a in axes) if len(axes) or noop_with_empty_axes else None
 
     @classmethod
     def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
@@ -253,6 +258,62 @@ class ReduceLogSumExp(_Reduction):
     onnx_axes_input_since = 18
 
 
+#: The reductions by kind, as ``RuntimeReduce`` names them.
+_REDUCTIONS: dict[str, type[_Reduction]] = {cls.kind: cls for cls in (
+    Sum, Mean, ReduceMax, ReduceMin, Prod, ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum, ReduceLogSumExp)}
+
+
+class RuntimeReduce(Op):
+    """A reduction over axes given as an operand (ONNX's axes input fed at run time).
+
+    ``reducer`` is the reduction's kind (``"sum"``, ``"mean"``, ``"reduce_max"``, ``"prod"``...): each
+    run computes what that reduction computes for the axes it is fed. Empty axes reduce all of them,
+    or none with ``noop_with_empty_axes``.
+    """
+
+    arity = 2
+    fresh_output = True
+    kind = "reduce"
+
+    def __init__(self, reducer: str = "sum", keepdims: bool = True, noop_with_empty_axes: bool = False) -> None:
+        if reducer not in _REDUCTIONS:
+            raise ValueError(f"reducer must be one of {sorted(_REDUCTIONS)}, got {reducer!r}")
+        self.reducer = reducer
+        self.keepdims = bool(keepdims)
+        self.noop_with_empty_axes = bool(noop_with_empty_axes)
+
+    def _reduction(self, axes: Sequence[int]) -> _Reduction:
+        """The reduction over these axes."""
+        return _REDUCTIONS[self.reducer](_onnx_axis(axes, self.noop_with_empty_axes), self.keepdims)
+
+    def forward(self, a: Any, axes: Any) -> Any:
+        """The reduction over the axes' values."""
+        return self._reduction([int(v) for v in np.asarray(axes).reshape(-1)]).forward(a)
+
+    def infer(self, a: Spec, axes: Spec) -> Spec:
+        """Exact when the axes are known; else the rank, with unknown sizes where an axis may be."""
+        elements = known_elements(axes, "axes")
+        if None not in elements:
+            return self._reduction(elements).infer(a)  # type: ignore[arg-type]
+        if len(elements) > a.ndim:
+            raise ShapeError(f"{len(elements)} axes for a rank-{a.ndim} input")
+        dtype = self._reduction(()).infer(a).dtype  # the dtype does not depend on the axes
+        if self.keepdims:
+            return Spec(tuple(1 if d == 1 else None for d in a.shape), dtype)
+        return Spec((None,) * (a.ndim - len(elements)), dtype)
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """The reduction's ONNX op with the axes as an input."""
+        reduction = _REDUCTIONS[self.reducer]
+        if ctx.opset < reduction.onnx_axes_input_since:
+            raise GraphError(f"{reduction.onnx_type} with axes as an input needs opset "
+                             f"{reduction.onnx_axes_input_since} or newer, not {ctx.opset}")
+        x, axes = node.inputs
+        return str(ctx.emit(reduction.onnx_type, [ctx.operand(x, node.dtype), ctx.operand(axes, _INT64)],
+                            output=ctx.name(node), keepdims=int(self.keepdims),
+                            noop_with_empty_axes=int(self.noop_with_empty_axes)))
+
+
 class _ArgExtreme(Op):
     arity = 1
     fresh_output = True
@@ -314,121 +375,163 @@ class ArgMin(_ArgExtreme):
 
 
 class CumSum(Op):
-    """Running sums along ``axis``; ``exclusive`` leaves each element out, ``reverse`` sums from the end."""
+    """Running sums along ``axis``; ``exclusive`` leaves each element out, ``reverse`` sums from the end.
 
-    arity = 1
+    ``axis=None`` takes the axis as a second operand, a one-integer node known at run time (ONNX's axis input).
+    """
+
+    arity = None
     fresh_output = True
     onnx_type = "CumSum"
 
-    def __init__(self, axis: int = 0, exclusive: bool = False, reverse: bool = False) -> None:
-        self.axis = int(axis)
+    def __init__(self, axis: int | None = 0, exclusive: bool = False, reverse: bool = False) -> None:
+        self.axis = None if axis is None else int(axis)
         self.exclusive = bool(exclusive)
         self.reverse = bool(reverse)
 
-    def forward(self, a: Any) -> Any:
+    def forward(self, a: Any, *axis: Any) -> Any:
         """``np.cumsum`` in ``a``'s dtype (float16 accumulated in float32), shifted and flipped as asked."""
         x = np.asarray(a)
-        axis = self.axis % max(x.ndim, 1)
-        work = np.flip(x, axis) if self.reverse else x
-        y = np.cumsum(_widened(work), axis=axis, dtype=None if x.dtype == _FLOAT16 else x.dtype)
-        n = y.shape[axis] if y.ndim else 0
+        ax = normalize_axes(self.axis if self.axis is not None else _one_int(axis[0], "axis"), x.ndim)[0]
+        work = np.flip(x, ax) if self.reverse else x
+        y = np.cumsum(_widened(work), axis=ax, dtype=None if x.dtype == _FLOAT16 else x.dtype)
+        n = y.shape[ax]
         if self.exclusive and n:
             # Shifted by one (a leading 0), not y - x: exact for floats too.
-            head = np.zeros_like(np.take(y, [0], axis=axis))
-            y = np.concatenate([head, np.take(y, np.arange(n - 1), axis=axis)], axis=axis)
-        y = np.flip(y, axis) if self.reverse else y
+            head = np.zeros_like(np.take(y, [0], axis=ax))
+            y = np.concatenate([head, np.take(y, np.arange(n - 1), axis=ax)], axis=ax)
+        y = np.flip(y, ax) if self.reverse else y
         return np.ascontiguousarray(y).astype(x.dtype, copy=False)
 
-    def infer(self, a: Spec) -> Spec:
+    def infer(self, a: Spec, *axis: Spec) -> Spec:
         """Same shape and dtype."""
+        given = _operand_or_attribute(self.axis, axis, "axis")
         if a.ndim == 0:
             raise ShapeError("cumsum needs an operand of at least one dimension")
-        normalize_axes(self.axis, a.ndim)
+        if given is not None:
+            normalize_axes(given, a.ndim)
         return Spec(a.shape, a.dtype)
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
-        """``CumSum(x, axis)`` with the axis as a constant."""
-        axis = ctx.constant(np.array(self.axis, dtype=np.int64), f"{ctx.name(node)}_axis")
+        """``CumSum(x, axis)`` with the axis as a constant or the operand."""
+        x, *operand = node.inputs
+        axis = ctx.operand(operand[0], _INT64) if operand else \
+            ctx.constant(np.array(self.axis, dtype=np.int64), f"{ctx.name(node)}_axis")
         extra = {k: 1 for k in ("exclusive", "reverse") if getattr(self, k)}
-        return str(ctx.emit("CumSum", [ctx.operand(node.inputs[0]), axis], output=ctx.name(node), **extra))
+        return str(ctx.emit("CumSum", [ctx.operand(x), axis], output=ctx.name(node), **extra))
 
     @classmethod
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
-        """The axis must be known at load time."""
-        axis = int(ctx.static(1, "axis").reshape(-1)[0])
-        op = cls(axis, bool(ctx.int_attr("exclusive", 0)), bool(ctx.int_attr("reverse", 0)))
-        return [op(ctx.input(0), name=ctx.name())]
+        """The axis known at load time, or a run-time operand."""
+        flags = bool(ctx.int_attr("exclusive", 0)), bool(ctx.int_attr("reverse", 0))
+        if not ctx.is_static(1):
+            return [cls(None, *flags)(ctx.input(0), ctx.input(1), name=ctx.name())]
+        return [cls(int(ctx.static(1, "axis").reshape(-1)[0]), *flags)(ctx.input(0), name=ctx.name())]
 
 
 class TopK(Op):
     """The ``k`` largest (or smallest) values along ``axis``, sorted; ``output`` picks values or indices.
 
-    ``top_k`` returns both nodes. Ties keep the lower index first, as ONNX specifies.
+    ``top_k`` returns both nodes. Ties keep the lower index first, as ONNX specifies. ``k=None`` takes
+    ``k`` as a second operand, a one-integer node known at run time (ONNX's K input).
     """
 
     kind = "top_k"
-    arity = 1
+    arity = None
     fresh_output = True
     onnx_type = "TopK"
     onnx_own_result_dtype = True
 
-    def __init__(self, k: int, axis: int = -1, largest: bool = True, output: str = "values") -> None:
+    def __init__(self, k: int | None, axis: int = -1, largest: bool = True, output: str = "values") -> None:
         if output not in ("values", "indices"):
             raise ValueError(f"TopK: output must be 'values' or 'indices', not {output!r}")
-        if int(k) < 0:
+        if k is not None and int(k) < 0:
             raise ValueError(f"TopK: k must be >= 0, got {k}")
-        self.k = int(k)
+        self.k = None if k is None else int(k)
         self.axis = int(axis)
         self.largest = bool(largest)
         self.output = output
 
-    def forward(self, a: Any) -> Any:
+    def forward(self, a: Any, *k: Any) -> Any:
         """A stable sort along ``axis``, the first ``k`` kept."""
         x = np.asarray(a)
         axis = self.axis % x.ndim
+        n = x.shape[axis]
+        kk = self.k if self.k is not None else _one_int(k[0], "k")
+        if not 0 <= kk <= n:
+            raise ValueError(f"k={kk} is not between 0 and the {n} values along axis {self.axis}")
         if self.largest:
             # Descending with ties by lower index: sort the flipped array ascending (stable), reverse it.
-            n = x.shape[axis]
             order = np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
             order = (n - 1) - order
         else:
             order = np.argsort(x, axis=axis, kind="stable")
-        idx = np.take(order, np.arange(self.k), axis=axis)
+        idx = np.take(order, np.arange(kk), axis=axis)
         if self.output == "indices":
             return idx.astype(_INT64, copy=False)
         return np.take_along_axis(x, idx, axis=axis)
 
-    def infer(self, a: Spec) -> Spec:
-        """``a``'s shape with ``k`` along ``axis``; the values' dtype, or int64 for indices."""
+    def infer(self, a: Spec, *k: Spec) -> Spec:
+        """``a``'s shape with ``k`` (unknown until run time if it is) along ``axis``; the values' dtype or int64."""
+        kk = _operand_or_attribute(self.k, k, "k")
         if a.ndim == 0:
             raise ShapeError("top_k needs an operand of at least one dimension")
         axis = normalize_axes(self.axis, a.ndim)[0]
         n = a.shape[axis]
-        if n is not None and self.k > n:
-            raise ShapeError(f"k={self.k} is more than the {n} values along axis {self.axis}")
-        shape = tuple(self.k if i == axis else d for i, d in enumerate(a.shape))
+        if kk is not None and (kk < 0 or (n is not None and kk > n)):
+            raise ShapeError(f"k={kk} is not between 0 and the {n} values along axis {self.axis}")
+        shape = tuple(kk if i == axis else d for i, d in enumerate(a.shape))
         return Spec(shape, _INT64 if self.output == "indices" else a.dtype)
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``TopK(x, K)``; the node's tensor is the ONNX node's values or indices output."""
-        k = ctx.constant(np.array([self.k], dtype=np.int64), f"{ctx.name(node)}_k")
+        x, *operand = node.inputs
         name = ctx.name(node)
+        if operand:  # ONNX's K is 1-D
+            one = ctx.constant(np.array([1], dtype=np.int64), f"{name}_k_shape")
+            k = ctx.emit("Reshape", [ctx.operand(operand[0], _INT64), one])
+        else:
+            k = ctx.constant(np.array([self.k], dtype=np.int64), f"{name}_k")
         other = ctx.fresh(f"{name}_{'indices' if self.output == 'values' else 'values'}")
         outputs = [name, other] if self.output == "values" else [other, name]
         ctx.nodes.append(ctx.onnx.helper.make_node(
-            "TopK", [ctx.operand(node.inputs[0]), k], outputs, name=name, axis=self.axis, largest=int(self.largest),
-            sorted=1))
+            "TopK", [ctx.operand(x), k], outputs, name=name, axis=self.axis, largest=int(self.largest), sorted=1))
         return str(name)
 
     @classmethod
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
-        """Values and indices; ``K`` from the attribute (opset < 10) or a value known at load time."""
+        """Values and indices; ``K`` from the attribute (opset < 10), a value known at load time, or an operand."""
         x = ctx.input(0)
-        k = ctx.int_attr("k", 0) if ctx.opset < 10 else int(ctx.static(1, "K").reshape(-1)[0])
+        if ctx.opset < 10:
+            operands, k = [x], ctx.int_attr("k", 0)
+        elif ctx.is_static(1):
+            operands, k = [x], int(ctx.static(1, "K").reshape(-1)[0])
+        else:
+            operands, k = [x, ctx.input(1)], None
         axis, largest = ctx.int_attr("axis", -1), bool(ctx.int_attr("largest", 1))
         outputs = list(ctx.node.output) + ["", ""]
-        return [cls(k, axis, largest, "values")(x, name=outputs[0] or ctx.name("values")),
-                cls(k, axis, largest, "indices")(x, name=outputs[1] or ctx.name("indices"))]
+        return [cls(k, axis, largest, "values")(*operands, name=outputs[0] or ctx.name("values")),
+                cls(k, axis, largest, "indices")(*operands, name=outputs[1] or ctx.name("indices"))]
+
+
+def _one_int(value: Any, what: str) -> int:
+    """A run-time operand holding one integer (0-D or of one element), as an int."""
+    flat = np.asarray(value).reshape(-1)
+    if flat.size != 1:
+        raise ValueError(f"the {what} must be one integer, got {flat.size} values")
+    return int(flat[0])
+
+
+def _operand_or_attribute(attribute: int | None, operand: Sequence[Spec], what: str) -> int | None:
+    """The value an attribute or, when it is ``None``, the one operand gives at build time (``None``: unknown)."""
+    if len(operand) != (1 if attribute is None else 0):
+        raise ShapeError(f"the {what} is an attribute or, when that is None, the second operand")
+    if attribute is not None:
+        return attribute
+    elements = known_elements(operand[0], what)
+    if len(elements) != 1:
+        raise ShapeError(f"the {what} must be one integer, got {len(elements)}")
+    return None if elements[0] is None else int(elements[0])
 
 
 class Einsum(Op):
@@ -580,18 +683,27 @@ def argmin(a: Any, axis: int = 0, keepdims: bool = False, select_last_index: boo
     return ArgMin(axis, keepdims, select_last_index)(a, name=name)
 
 
-def cumsum(a: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False, *,
+def cumsum(a: Any, axis: Any = 0, exclusive: bool = False, reverse: bool = False, *,
            name: str | None = None) -> Node:
-    """Running sums along ``axis`` in ``a``'s dtype; ``exclusive`` and ``reverse`` as in ONNX."""
+    """Running sums along ``axis`` (an int or a node) in ``a``'s dtype; ``exclusive``, ``reverse`` as in ONNX."""
+    if isinstance(axis, Node):
+        return CumSum(None, exclusive, reverse)(a, axis, name=name)
     return CumSum(axis, exclusive, reverse)(a, name=name)
 
 
-def top_k(a: Any, k: int, axis: int = -1, largest: bool = True, *,
+def top_k(a: Any, k: Any, axis: int = -1, largest: bool = True, *,
           name: str | None = None) -> tuple[Node, Node]:
-    """The ``k`` largest (``largest=False``: smallest) values along ``axis`` and their int64 indices."""
-    values = TopK(k, axis, largest, "values")(a, name=name)
-    indices = TopK(k, axis, largest, "indices")(a, name=None if name is None else f"{name}_indices")
+    """The ``k`` (an int or a node) largest (``largest=False``: smallest) values along ``axis``, int64 indices."""
+    operands, kk = ([a, k], None) if isinstance(k, Node) else ([a], k)
+    values = TopK(kk, axis, largest, "values")(*operands, name=name)
+    indices = TopK(kk, axis, largest, "indices")(*operands, name=None if name is None else f"{name}_indices")
     return values, indices
+
+
+def runtime_reduce(a: Any, axes: Any, reducer: str = "sum", keepdims: bool = True,
+                   noop_with_empty_axes: bool = False, *, name: str | None = None) -> Node:
+    """The reduction ``reducer`` (``"sum"``, ``"reduce_max"``...) of ``a`` over ``axes``, a node (ONNX's axes input)."""
+    return RuntimeReduce(reducer, keepdims, noop_with_empty_axes)(a, axes, name=name)
 
 
 def einsum(equation: str, *operands: Any, name: str | None = None) -> Node:

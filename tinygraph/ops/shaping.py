@@ -1,5 +1,5 @@
 """Shapes as values, and ops that take a shape: ``shape``, ``size``, ``constant_of_shape``, ``range``,
-``expand``, ``tile``, ``pad``, ``trilu``, and reductions whose axes come at run time.
+``expand``, ``tile``, ``pad`` and ``trilu``.
 
 A shape-taking op takes the shape (or repeats, pads, axes) as an *operand*: a constant when it is
 known (``tg.expand(x, (3, 4))`` wraps the tuple), or any 1-D integer node computed at run time
@@ -21,12 +21,11 @@ import numpy as np
 from ..errors import GraphError, ShapeError
 from ..node import Node
 from ..op import Op
-from ..shapes import MAX_KNOWN_VALUE, Dim, Spec, broadcast_shapes, format_spec, normalize_axes
+from ..shapes import MAX_KNOWN_VALUE, Dim, Spec, broadcast_shapes, format_spec
 
 __all__ = [
-    "Shape", "Size", "ConstantOfShape", "Range", "Expand", "Tile", "Pad", "Trilu", "RuntimeReduce",
+    "Shape", "Size", "ConstantOfShape", "Range", "Expand", "Tile", "Pad", "Trilu",
     "shape", "size", "constant_of_shape", "range", "expand", "tile", "pad", "trilu", "tril", "triu",
-    "runtime_reduce",
 ]
 
 _INT64 = np.dtype(np.int64)
@@ -415,59 +414,6 @@ class Trilu(Op):
         return [cls(upper)(*operands, name=ctx.name())]
 
 
-_REDUCERS: dict[str, Any] = {"sum": np.sum, "mean": np.mean}
-_REDUCE_ONNX = {"sum": ("ReduceSum", 13), "mean": ("ReduceMean", 18)}
-
-
-class RuntimeReduce(Op):
-    """``np.sum``/``np.mean`` over axes given as an operand (ONNX's axes input fed at run time)."""
-
-    arity = 2
-    fresh_output = True
-    kind = "reduce"
-
-    def __init__(self, reducer: str = "sum", keepdims: bool = True, noop_with_empty_axes: bool = False) -> None:
-        if reducer not in _REDUCERS:
-            raise ValueError(f"reducer must be one of {sorted(_REDUCERS)}, got {reducer!r}")
-        self.reducer = reducer
-        self.keepdims = bool(keepdims)
-        self.noop_with_empty_axes = bool(noop_with_empty_axes)
-
-    def forward(self, a: Any, axes: Any) -> Any:
-        """Reduce over the axes (none: all, or nothing with ``noop_with_empty_axes``)."""
-        ax = tuple(_ints(axes))
-        if not ax and self.noop_with_empty_axes:
-            return np.array(a, copy=True)
-        return _REDUCERS[self.reducer](a, axis=ax or None, keepdims=self.keepdims)
-
-    def infer(self, a: Spec, axes: Spec) -> Spec:
-        """Exact when the axes are known; else the rank, with unknown sizes where an axis may be."""
-        elements = known_elements(axes, "axes")
-        dtype = _REDUCERS[self.reducer](np.zeros(1, dtype=a.dtype)).dtype
-        if not elements and self.noop_with_empty_axes:
-            return Spec(a.shape, a.dtype)
-        if None not in elements:
-            axis = tuple(int(v) for v in elements)  # type: ignore[arg-type]
-            picked = normalize_axes(axis or None, a.ndim)
-            if self.keepdims:
-                return Spec(tuple(1 if i in picked else d for i, d in enumerate(a.shape)), dtype)
-            return Spec(tuple(d for i, d in enumerate(a.shape) if i not in picked), dtype)
-        if self.keepdims:
-            return Spec(tuple(1 if d == 1 else None for d in a.shape), dtype)
-        if len(elements) > a.ndim:
-            raise ShapeError(f"{len(elements)} axes for a rank-{a.ndim} input")
-        return Spec((None,) * (a.ndim - len(elements)), dtype)
-
-    def to_onnx(self, ctx: Any, node: Node) -> str:
-        """``ReduceSum``/``ReduceMean`` with the axes as an input."""
-        op_type, since = _REDUCE_ONNX[self.reducer]
-        if ctx.opset < since:
-            raise GraphError(f"{op_type} with axes as an input needs opset {since} or newer, not {ctx.opset}")
-        x, axes = node.inputs
-        return str(ctx.emit(op_type, [ctx.operand(x, node.dtype), ctx.operand(axes, _INT64)], output=ctx.name(node),
-                            keepdims=int(self.keepdims), noop_with_empty_axes=int(self.noop_with_empty_axes)))
-
-
 # --- function forms -----------------------------------------------------------------------------------
 
 
@@ -537,9 +483,3 @@ def triu(a: Any, k: Any = 0, *, name: str | None = None) -> Node:
 def tril(a: Any, k: Any = 0, *, name: str | None = None) -> Node:
     """``np.tril(a, k)``."""
     return trilu(a, False, k, name=name)
-
-
-def runtime_reduce(a: Any, axes: Any, reducer: str = "sum", keepdims: bool = True,
-                   noop_with_empty_axes: bool = False, *, name: str | None = None) -> Node:
-    """``np.sum``/``np.mean`` of ``a`` over ``axes``, a node computed at run time (ONNX's axes input)."""
-    return RuntimeReduce(reducer, keepdims, noop_with_empty_axes)(a, axes, name=name)

@@ -92,14 +92,6 @@ class _Reduction(Op):
         axes = ctx.static_ints(1, "axes") if ctx.has_input(1) else []
         return [cls(_onnx_axis(axes, noop), keepdims)(x, name=ctx.name())]
 
-
-def _onnx_axis(axes: Sequence[int], noop_with_empty_axes: bool) -> tuple[int, ...] | None:
-    """ONNX's axes as numpy's: none reduce all (``None``), or nothing (``()``) with ``noop_with_empty_axes``.
-
-    Reducing nothing still applies the rest of the op: ReduceSumSquare squares, ReduceLogSum takes the log.
-    """
-    return tuple(int(a) for a in axes) if len(axes) or noop_with_empty_axes else None
-
     @classmethod
     def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
         """``sum(x)``, ``sum(x, dim, keepdim)`` (no ``dim`` or an empty one: all), same for ``mean``."""
@@ -107,6 +99,14 @@ def _onnx_axis(axes: Sequence[int], noop_with_empty_axes: bool) -> tuple[int, ..
             raise ValueError(f"a reduction computed in another dtype ({kwargs['dtype']}) is not supported")
         x, dim, keepdim = (*args, None, False)[:3]
         return cls(tuple(dim) if dim else None, bool(keepdim))(x)
+
+
+def _onnx_axis(axes: Sequence[int], noop_with_empty_axes: bool) -> tuple[int, ...] | None:
+    """ONNX's axes as numpy's: none reduce all (``None``), or nothing (``()``) with ``noop_with_empty_axes``.
+
+    Reducing nothing still applies the rest of the op: ReduceSumSquare squares, ReduceLogSum takes the log.
+    """
+    return tuple(int(a) for a in axes) if len(axes) or noop_with_empty_axes else None
 
 
 def _extreme(fn: Any, fill: str) -> Any:

@@ -53,6 +53,12 @@ class Sigmoid(Op):
         """``expit`` itself for float64 in and out."""
         return expit if node.dtype == _FLOAT64 and node.inputs[0].dtype == _FLOAT64 else None
 
+    def lowering(self, backend: str, node: Node) -> Any:
+        """``jax.nn.sigmoid``; numba: the formula per element (``exp`` overflowing to inf gives 0)."""
+        if backend == "jax":
+            return lambda jax, a: jax.nn.sigmoid(a)
+        return ("map", "1.0 / (1.0 + np.exp(-{0}))") if backend == "numba" else None
+
     def infer(self, a: Spec) -> Spec:
         """Same shape; the float dtype ``exp`` gives."""
         return Spec(a.shape, ufunc_dtype(np.exp, a))
@@ -75,6 +81,12 @@ class ReLU(Op):
     def forward_into(self, out: Any, a: Any) -> Any:
         """``np.maximum(a, 0, out=out)``."""
         return np.maximum(a, 0, out=out)
+
+    def lowering(self, backend: str, node: Node) -> Any:
+        """``maximum(a, 0)`` on each backend (NaN stays NaN)."""
+        if backend == "jax":
+            return lambda jax, a: jax.numpy.maximum(a, 0)
+        return ("map", "np.maximum({0}, 0)") if backend == "numba" else None
 
     def infer(self, a: Spec) -> Spec:
         """Same shape and dtype."""
@@ -103,6 +115,10 @@ class Softmax(Op):
         """Same shape; the float dtype ``exp`` gives."""
         normalize_axes(self.axis, a.ndim)
         return Spec(a.shape, ufunc_dtype(np.exp, a))
+
+    def lowering(self, backend: str, node: Node) -> Any:
+        """``jax.nn.softmax`` (shifted by the max too); no numba lowering."""
+        return (lambda jax, a: jax.nn.softmax(a, axis=self.axis)) if backend == "jax" else None
 
     @classmethod
     def from_torch_module(cls, module: Any) -> Softmax:
@@ -158,6 +174,12 @@ class Softplus(Op):
     def forward_into(self, out: Any, a: Any) -> Any:
         """``np.logaddexp(0, a, out=out)``."""
         return np.logaddexp(0, a, out=out)
+
+    def lowering(self, backend: str, node: Node) -> Any:
+        """``logaddexp(0, a)`` on each backend."""
+        if backend == "jax":
+            return lambda jax, a: jax.numpy.logaddexp(0, a)
+        return ("map", "np.logaddexp(0.0, {0})") if backend == "numba" else None
 
     def infer(self, a: Spec) -> Spec:
         """Same shape; the float dtype ``exp`` gives."""

@@ -1,0 +1,302 @@
+"""``tg.compile(outputs, backend="numba")``: the whole graph as one numba ``njit`` function.
+
+Each op declares its numba lowering (``Op.lowering("numba", node)``): ``("map", t)`` is a
+scalar expression, ``("array", t)`` a whole-array one. Chains of "map" nodes whose
+intermediate values have no other reader are fused into one loop nest (one pass over
+memory, no temporaries); such a loop writes into the buffer of an operand that dies there
+(the result of the matmul before it: the bias add and the activation run as the matmul's
+epilogue, in its own buffer). The generated module is written to a cache directory named
+by its source's hash and compiled with ``cache=True``, so another process compiling the
+same graph loads the machine code from disk instead of compiling it again.
+
+Broadcasting follows numpy: sizes known at build time are baked in, the others are read
+and checked at run time (a mismatch raises, as numpy does, never reads out of bounds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..fast.compile import _identifier, _printable
+from ..graph import Outputs
+from ..node import Node
+from ..op import Constant, Input, Parameter
+from ..plan import plan_for
+from ._base import BackendGraph, dtype_name, input_order, is_leaf, lowerings, make_callable, require
+
+__all__ = ["compile", "cache_dir"]
+
+_HELPERS = '''
+@njit(inline="always", cache=True)
+def _bdim(n, d):
+    # numpy's broadcasting of one dimension: 1 stretches, anything else must agree.
+    if d == 1:
+        return n
+    if n != 1 and n != d:
+        raise ValueError("operands could not be broadcast together")
+    return d
+
+
+@njit(inline="always", cache=True)
+def _bchk(d, n):
+    if d != 1 and d != n:
+        raise ValueError("operands could not be broadcast together")
+    return 0 if d == 1 else 1
+'''
+
+
+def cache_dir() -> str:
+    """Where generated kernels and numba's cache of them live: ``$TINYGRAPH_CACHE_DIR``, else the user's cache."""
+    base = os.environ.get("TINYGRAPH_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "tinygraph")
+    path = os.path.join(base, "numba")
+    try:
+        os.makedirs(path, exist_ok=True)
+        if os.access(path, os.W_OK):
+            return path
+    except OSError:
+        pass
+    path = os.path.join(tempfile.gettempdir(), f"tinygraph-numba-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+class _Codegen:
+    def __init__(self, plan: Any, decls: dict[Node, Any]) -> None:
+        self.plan, self.graph, self.decls = plan, plan.graph, decls
+        taken: set[str] = {"np", "njit", "kernel"}
+        self.var = {n: _identifier(self.graph.name_of(n), taken) for n in plan.nodes}
+        self.args: list[Node] = [n for n in plan.nodes if is_leaf(n)]
+        users: dict[Node, list[Node]] = {n: [] for n in plan.nodes}
+        for n in plan.nodes:
+            for i in dict.fromkeys(n.inputs):
+                users[i].append(n)
+        self.users = users
+        outputs = set(self.graph.outputs)
+        # A "map" node joins its only reader's loop when that reader is a "map" node too.
+        self.fused: set[Node] = {
+            n for n in plan.nodes
+            if n in decls and decls[n][0] == "map" and n not in outputs and len(users[n]) == 1
+            and users[n][0] in decls and decls[users[n][0]][0] == "map"
+        }
+        self.position = {n: k for k, n in enumerate(plan.nodes)}
+        self.lines: list[str] = []
+
+    def members(self, root: Node) -> list[Node]:
+        found: set[Node] = {root}
+        stack = [root]
+        while stack:
+            for i in stack.pop().inputs:
+                if i in self.fused and i not in found:
+                    found.add(i)
+                    stack.append(i)
+        return sorted(found, key=self.position.__getitem__)
+
+    def owned(self, node: Node) -> bool:
+        """Whether ``node``'s buffer is the function's own (fresh, and no view of it exists)."""
+        if is_leaf(node) or node not in self.decls:
+            return False
+        kind = self.decls[node][0]
+        fresh = kind == "map" or type(node.op).fresh_output
+        readers_fresh = all(self.decls.get(u, ("", ""))[0] == "map" or type(u.op).fresh_output for u in self.users[node])
+        return fresh and readers_fresh and node not in set(self.graph.outputs)
+
+    def convert(self, expr: str, have: np.dtype[Any], want: np.dtype[Any], scalar: bool) -> str:
+        if have == want:
+            return expr
+        return f"np.{dtype_name(want)}({expr})" if scalar else f"{expr}.astype(np.{dtype_name(want)})"
+
+    def array_node(self, node: Node) -> None:
+        template = self.decls[node][1]
+        operands = [self.convert(self.var[i], i.dtype, node.dtype, False) for i in node.inputs]
+        self.lines.append(f"    {self.var[node]} = {template.format(*operands)}  "
+                          f"# {_printable(self.graph.format_node(node))}")
+
+    def loop(self, root: Node) -> None:
+        members = self.members(root)
+        inside = set(members)
+        leaves = list(dict.fromkeys(i for m in members for i in m.inputs if i not in inside))
+        r = root.ndim
+        out_shape = root.shape
+        v = self.var[root]
+        listing = "; ".join(_printable(self.graph.format_node(m)) for m in members)
+        self.lines.append(f"    # fused loop: {listing}")
+        dims: list[str] = []
+        for k in range(r):
+            if out_shape[k] is not None:
+                dims.append(str(out_shape[k]))
+                continue
+            expr = "1"
+            for leaf in leaves:
+                j = k - (r - leaf.ndim)
+                if j >= 0 and leaf.shape[j] is None:
+                    expr = f"_bdim({expr}, {self.var[leaf]}.shape[{j}])"
+            name = f"_{v}_n{k}"
+            self.lines.append(f"    {name} = {expr}")
+            dims.append(name)
+        # index expression of each leaf; unknown dims get a run-time stride of 0 or 1, checked
+        index: dict[Node, str] = {}
+        for leaf in leaves:
+            if leaf.ndim == 0:
+                index[leaf] = f"{self.var[leaf]}[()]"
+                continue
+            parts = []
+            for j in range(leaf.ndim):
+                k = j + r - leaf.ndim
+                d = leaf.shape[j]
+                if d == 1:
+                    parts.append("0")
+                elif d is not None:
+                    parts.append(f"i{k}")
+                else:
+                    stride = f"_{self.var[leaf]}_s{j}_{v}"
+                    self.lines.append(f"    {stride} = _bchk({self.var[leaf]}.shape[{j}], {dims[k]})")
+                    parts.append(f"i{k} * {stride}")
+            index[leaf] = f"{self.var[leaf]}[{', '.join(parts)}]"
+        shape = "(" + "".join(f"{d}, " for d in dims) + ")"
+        alloc = f"np.empty({shape}, np.{dtype_name(root.dtype)})"
+        last = self.position[root]
+        # An operand that dies here, whose buffer this loop owns, and of the output's shape and dtype:
+        # each element is read before the same element is written, so the loop runs in its buffer.
+        donors = [leaf for leaf in leaves if leaf.dtype == root.dtype and leaf.ndim == r and self.owned(leaf)
+                  and all(self.position[u] <= last for u in self.users[leaf])]
+        if donors:
+            donor = self.var[donors[0]]
+            static = all(a is not None and a == b for a, b in zip(donors[0].shape, out_shape))
+            self.lines.append(f"    {v} = {donor}" + ("" if static else f" if {donor}.shape == {shape} else {alloc}")
+                              + "  # in place")
+        else:
+            self.lines.append(f"    {v} = {alloc}")
+        pad = "    "
+        for k in range(r):
+            self.lines.append(f"{pad * (k + 1)}for i{k} in range({dims[k]}):")
+        pad = pad * (r + 1)
+        local: dict[Node, str] = {}
+        for n, leaf in enumerate(leaves):
+            local[leaf] = f"_a{n}_{v}"
+            self.lines.append(f"{pad}{local[leaf]} = {index[leaf]}")
+        for n, m in enumerate(members):
+            operands = [self.convert(local[i], i.dtype, m.dtype, True) for i in m.inputs]
+            expr = self.decls[m][1].format(*operands)
+            local[m] = f"_t{n}_{v}"
+            self.lines.append(f"{pad}{local[m]} = np.{dtype_name(m.dtype)}({expr})")
+        target = f"{v}[{', '.join(f'i{k}' for k in range(r))}]" if r else f"{v}[()]"
+        self.lines.append(f"{pad}{target} = {local[root]}")
+
+    def generate(self, cache: bool) -> str:
+        params = ", ".join(self.var[n] for n in self.args)
+        head = [
+            "# Generated by tinygraph (tg.compile(..., backend='numba')): one njit function per graph.",
+            "import numpy as np",
+            "from numba import njit",
+            _HELPERS,
+            f"@njit(cache={cache}, error_model='numpy')",
+            f"def kernel({params}):",
+        ]
+        for node in self.plan.nodes:
+            if node not in self.decls or node in self.fused:
+                continue
+            if self.decls[node][0] == "map":
+                self.loop(node)
+            else:
+                self.array_node(node)
+        computed = [n for n in dict.fromkeys(self.graph.outputs) if n in self.decls]
+        self.lines.append(f"    return ({''.join(self.var[n] + ', ' for n in computed)})")
+        self.computed = computed
+        return "\n".join(head + self.lines) + "\n"
+
+    computed: list[Node]
+
+
+def _load(source: str, cache: bool) -> tuple[Any, str]:
+    digest = hashlib.sha256(source.encode()).hexdigest()[:24]
+    path = os.path.join(cache_dir(), f"tg_{digest}.py")
+    if not os.path.exists(path):
+        # Written once under its hash and never rewritten: numba's cache index keys on the file's
+        # timestamp, so rewriting identical text would discard the compiled code of other processes.
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(source)
+        os.replace(tmp, path)
+    name = f"tinygraph_numba_{digest}"
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return module.kernel, path
+
+
+def _signature(numba: Any, nodes: Sequence[Node]) -> tuple[Any, ...]:
+    types = numba.types
+    sig = []
+    for n in nodes:
+        dt = numba.from_dtype(n.dtype)
+        readonly = not isinstance(n.op, Input)  # parameters' and constants' arrays are read-only
+        sig.append(types.Array(dt, n.ndim, "C", readonly=readonly))
+    return tuple(sig)
+
+
+def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None, *,  # noqa: A001
+            cache: bool = True) -> BackendGraph:
+    """The graph as one numba ``njit`` function; ``cache=False`` keeps it out of numba's disk cache."""
+    numba = require("numba", "numba", "numba")
+    plan = plan_for(outputs)
+    graph = plan.graph
+    order = input_order(graph, inputs)
+    decls = lowerings(plan, "numba")
+    t0 = time.perf_counter()
+    gen = _Codegen(plan, decls)
+    source = gen.generate(cache)
+    kernel, path = (_load(source, cache) if decls else (None, ""))
+    args = gen.args
+    consts = {n: np.array(n.op.value, order="C") for n in args if type(n.op) is Constant}
+    for arr in consts.values():
+        arr.flags.writeable = False
+    if kernel is not None:
+        # Compiled now for C-contiguous feeds (or loaded from the disk cache); other layouts
+        # (a transposed feed, a read-only one) compile their own specialization on first use.
+        kernel.compile(_signature(numba, args))
+    elapsed = time.perf_counter() - t0
+    needed = graph.inputs
+    env: dict[str, Any] = {"_kernel": kernel, "_asarray": np.asarray}
+    call_args = []
+    for k, n in enumerate(args):
+        if isinstance(n.op, Input):
+            call_args.append(f"_v{needed.index(n)}")
+        elif type(n.op) is Parameter:
+            env[f"_p{k}"] = n.op
+            call_args.append(f"_p{k}.value")  # read at every call: a new value is honoured
+        else:
+            env[f"_c{k}"] = consts[n]
+            call_args.append(f"_c{k}")
+    kernel_call = f"_kernel({', '.join(call_args)})"
+    computed = {n: k for k, n in enumerate(gen.computed)}
+    if kernel is not None and list(graph.outputs) == gen.computed:
+        call = kernel_call
+    else:
+        parts = []
+        for n in graph.outputs:
+            if n in computed:
+                parts.append(f"_k[{computed[n]}]")
+            elif isinstance(n.op, Input):
+                parts.append(f"_v{needed.index(n)}")
+            else:
+                env[f"_leaf{len(parts)}"] = n.op
+                parts.append(f"_asarray(_leaf{len(parts)}.value)")
+        k_expr = kernel_call if kernel is not None else "()"
+        call = f"(lambda _k: ({', '.join(parts)},))({k_expr})"
+    f = make_callable(graph, plan, order, type(outputs) is Node, "numba", source, call, env, path or "<numba>")
+    f.compile_seconds = elapsed
+    return f

@@ -367,7 +367,8 @@ class Op:
         ``"jax"``: a function ``fn(jax, *operands)`` of the ``jax`` module and the operands
         (already converted to ``node.dtype``) returning the value. ``"numba"``: ``("map", t)``,
         ``t`` a scalar expression over ``{0}``, ``{1}``... (one element of each operand, of
-        ``node.dtype``) that numba fuses into one loop with its elementwise neighbours, or
+        ``node.dtype``; ``{t}`` is that dtype's scalar type, ``{t}(1)`` a one of it) that numba
+        fuses into one loop with its elementwise neighbours, or
         ``("array", t)``, ``t`` an expression over whole arrays in numba's numpy subset.
         ``"onnxruntime"`` runs the ONNX declarations (``onnx_type``/``to_onnx``) instead.
         """

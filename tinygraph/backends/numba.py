@@ -16,6 +16,7 @@ and checked at run time (a mismatch raises, as numpy does, never reads out of bo
 from __future__ import annotations
 
 import hashlib
+import math
 import importlib.util
 import os
 import sys
@@ -70,10 +71,18 @@ def cache_dir() -> str:
     return path
 
 
+#: The most lines (calls of fused loops and array ops) compiled as one njit kernel. Numba's compile
+#: time grows faster than linearly with a function's size: W3's 400 calls took 174 s as one njit
+#: function, and their two distinct helpers a few seconds, called from Python at ~0.3 µs a call.
+MAX_NJIT_UNITS = 40
+#: Fused loops producing at least this many elements run on numba's threads (``prange``).
+PARALLEL_MIN_SIZE = 1 << 16
+
+
 class _Codegen:
     def __init__(self, plan: Any, decls: dict[Node, Any]) -> None:
         self.plan, self.graph, self.decls = plan, plan.graph, decls
-        taken: set[str] = {"np", "njit", "kernel"}
+        taken: set[str] = {"np", "njit", "prange", "kernel"}  # helpers are named _f0, _f1...: never a node's name
         self.var = {n: _identifier(self.graph.name_of(n), taken) for n in plan.nodes}
         self.args: list[Node] = [n for n in plan.nodes if is_leaf(n)]
         users: dict[Node, list[Node]] = {n: [] for n in plan.nodes}
@@ -89,7 +98,6 @@ class _Codegen:
             and users[n][0] in decls and decls[users[n][0]][0] == "map"
         }
         self.position = {n: k for k, n in enumerate(plan.nodes)}
-        self.lines: list[str] = []
 
     def members(self, root: Node) -> list[Node]:
         found: set[Node] = {root}
@@ -115,21 +123,37 @@ class _Codegen:
             return expr
         return f"np.{dtype_name(want)}({expr})" if scalar else f"{expr}.astype(np.{dtype_name(want)})"
 
+    def helper(self, body: list[str], nargs: int, parallel: bool = False) -> str:
+        """The name of a helper function with this body (over ``a0, a1...``), shared by identical ones.
+
+        Every loop and array op becomes a small njit function that the kernel calls: numba
+        compiles each distinct one once (W3's 200 identical layers share two), where one
+        giant function would take LLVM minutes to optimise.
+        """
+        text = "\n".join(body)
+        name = self.helpers.get(text)
+        if name is None:
+            name = self.helpers[text] = f"_f{len(self.helpers)}"
+        self.helper_args[name] = nargs
+        if parallel:
+            self.parallel.add(name)
+        return name
+
     def array_node(self, node: Node) -> None:
         template = self.decls[node][1]
-        operands = [self.convert(self.var[i], i.dtype, node.dtype, False) for i in node.inputs]
-        self.lines.append(f"    {self.var[node]} = {template.format(*operands)}  "
-                          f"# {_printable(self.graph.format_node(node))}")
+        operands = [self.convert(f"a{k}", i.dtype, node.dtype, False) for k, i in enumerate(node.inputs)]
+        fn = self.helper([f"    return {template.format(*operands)}"], len(node.inputs))
+        args = ", ".join(self.var[i] for i in node.inputs)
+        self.units.append(([f"# {_printable(self.graph.format_node(node))}"], node, fn, list(node.inputs)))
 
     def loop(self, root: Node) -> None:
         members = self.members(root)
         inside = set(members)
         leaves = list(dict.fromkeys(i for m in members for i in m.inputs if i not in inside))
+        arg = {leaf: f"a{k}" for k, leaf in enumerate(leaves)}
+        body: list[str] = []
         r = root.ndim
         out_shape = root.shape
-        v = self.var[root]
-        listing = "; ".join(_printable(self.graph.format_node(m)) for m in members)
-        self.lines.append(f"    # fused loop: {listing}")
         dims: list[str] = []
         for k in range(r):
             if out_shape[k] is not None:
@@ -139,15 +163,14 @@ class _Codegen:
             for leaf in leaves:
                 j = k - (r - leaf.ndim)
                 if j >= 0 and leaf.shape[j] is None:
-                    expr = f"_bdim({expr}, {self.var[leaf]}.shape[{j}])"
-            name = f"_{v}_n{k}"
-            self.lines.append(f"    {name} = {expr}")
-            dims.append(name)
+                    expr = f"_bdim({expr}, {arg[leaf]}.shape[{j}])"
+            body.append(f"    n{k} = {expr}")
+            dims.append(f"n{k}")
         # index expression of each leaf; unknown dims get a run-time stride of 0 or 1, checked
         index: dict[Node, str] = {}
         for leaf in leaves:
             if leaf.ndim == 0:
-                index[leaf] = f"{self.var[leaf]}[()]"
+                index[leaf] = f"{arg[leaf]}[()]"
                 continue
             parts = []
             for j in range(leaf.ndim):
@@ -158,10 +181,10 @@ class _Codegen:
                 elif d is not None:
                     parts.append(f"i{k}")
                 else:
-                    stride = f"_{self.var[leaf]}_s{j}_{v}"
-                    self.lines.append(f"    {stride} = _bchk({self.var[leaf]}.shape[{j}], {dims[k]})")
+                    stride = f"s{arg[leaf][1:]}_{j}"
+                    body.append(f"    {stride} = _bchk({arg[leaf]}.shape[{j}], {dims[k]})")
                     parts.append(f"i{k} * {stride}")
-            index[leaf] = f"{self.var[leaf]}[{', '.join(parts)}]"
+            index[leaf] = f"{arg[leaf]}[{', '.join(parts)}]"
         shape = "(" + "".join(f"{d}, " for d in dims) + ")"
         alloc = f"np.empty({shape}, np.{dtype_name(root.dtype)})"
         last = self.position[root]
@@ -169,39 +192,50 @@ class _Codegen:
         # each element is read before the same element is written, so the loop runs in its buffer.
         donors = [leaf for leaf in leaves if leaf.dtype == root.dtype and leaf.ndim == r and self.owned(leaf)
                   and all(self.position[u] <= last for u in self.users[leaf])]
+        note = ""
         if donors:
-            donor = self.var[donors[0]]
+            donor = arg[donors[0]]
             static = all(a is not None and a == b for a, b in zip(donors[0].shape, out_shape))
-            self.lines.append(f"    {v} = {donor}" + ("" if static else f" if {donor}.shape == {shape} else {alloc}")
-                              + "  # in place")
+            body.append(f"    out = {donor}" + ("" if static else f" if {donor}.shape == {shape} else {alloc}"))
+            note = f"  [in place in {self.var[donors[0]]}]"
         else:
-            self.lines.append(f"    {v} = {alloc}")
+            body.append(f"    out = {alloc}")
         pad = "    "
         for k in range(r):
-            self.lines.append(f"{pad * (k + 1)}for i{k} in range({dims[k]}):")
+            body.append(f"{pad * (k + 1)}for i{k} in {'RANGE' if k == 0 else 'range'}({dims[k]}):")
         pad = pad * (r + 1)
         local: dict[Node, str] = {}
-        for n, leaf in enumerate(leaves):
-            local[leaf] = f"_a{n}_{v}"
-            self.lines.append(f"{pad}{local[leaf]} = {index[leaf]}")
+        for leaf in leaves:
+            local[leaf] = f"x{arg[leaf][1:]}"
+            body.append(f"{pad}{local[leaf]} = {index[leaf]}")
         for n, m in enumerate(members):
             operands = [self.convert(local[i], i.dtype, m.dtype, True) for i in m.inputs]
-            expr = self.decls[m][1].format(*operands)
-            local[m] = f"_t{n}_{v}"
-            self.lines.append(f"{pad}{local[m]} = np.{dtype_name(m.dtype)}({expr})")
-        target = f"{v}[{', '.join(f'i{k}' for k in range(r))}]" if r else f"{v}[()]"
-        self.lines.append(f"{pad}{target} = {local[root]}")
+            expr = self.decls[m][1].format(*operands, t=f"np.{dtype_name(m.dtype)}")
+            local[m] = f"t{n}"
+            body.append(f"{pad}t{n} = np.{dtype_name(m.dtype)}({expr})")
+        target = f"out[{', '.join(f'i{k}' for k in range(r))}]" if r else "out[()]"
+        body.append(f"{pad}{target} = {local[root]}")
+        body.append("    return out")
+        known = math.prod(d for d in out_shape if d is not None)
+        if r and known >= PARALLEL_MIN_SIZE // 64 and (None in out_shape or known >= PARALLEL_MIN_SIZE):
+            # Big loops also get a threaded twin (numba's prange over the outer axis), taken at run
+            # time when the output has PARALLEL_MIN_SIZE elements or more: numpy's ufuncs use one core.
+            serial = self.helper([b.replace("RANGE", "range") for b in body], len(leaves))
+            threaded = self.helper([b.replace("RANGE", "prange") for b in body], len(leaves), parallel=True)
+            args = ", ".join(f"a{k}" for k in range(len(leaves)))
+            size = f"max({', '.join(f'a{k}.size' for k in range(len(leaves)))}, 0)"
+            fn = self.helper([f"    if {size} >= {PARALLEL_MIN_SIZE}:", f"        return {threaded}({args})",
+                              f"    return {serial}({args})"], len(leaves))
+        else:
+            fn = self.helper([b.replace("RANGE", "range") for b in body], len(leaves))
+        listing = "; ".join(_printable(self.graph.format_node(m)) for m in members)
+        self.units.append(([f"# fused loop{note}: {listing}"], root, fn, leaves))
 
     def generate(self, cache: bool) -> str:
-        params = ", ".join(self.var[n] for n in self.args)
-        head = [
-            "# Generated by tinygraph (tg.compile(..., backend='numba')): one njit function per graph.",
-            "import numpy as np",
-            "from numba import njit",
-            _HELPERS,
-            f"@njit(cache={cache}, error_model='numpy')",
-            f"def kernel({params}):",
-        ]
+        self.helpers: dict[str, str] = {}
+        self.helper_args: dict[str, int] = {}
+        self.parallel: set[str] = set()
+        self.units: list[tuple[list[str], Node, str, list[Node]]] = []
         for node in self.plan.nodes:
             if node not in self.decls or node in self.fused:
                 continue
@@ -210,11 +244,58 @@ class _Codegen:
             else:
                 self.array_node(node)
         computed = [n for n in dict.fromkeys(self.graph.outputs) if n in self.decls]
-        self.lines.append(f"    return ({''.join(self.var[n] + ', ' for n in computed)})")
         self.computed = computed
-        return "\n".join(head + self.lines) + "\n"
+        units = self.units
+        lines: list[str] = []
+        self.single_function = len(units) <= MAX_NJIT_UNITS
+        if self.single_function:
+            for comments, out, fn, ins in units:
+                lines += [f"    {c}" for c in comments]
+                lines.append(f"    {self.var[out]} = {fn}({', '.join(self.var[i] for i in ins)})")
+        else:
+            # Chunks of consecutive steps, each one njit function over its live values with
+            # positional names, so that identical chunks (W3's layers) are one function.
+            chunks = [units[k:k + MAX_NJIT_UNITS] for k in range(0, len(units), MAX_NJIT_UNITS)]
+            later: set[Node] = set(computed)
+            live_outs: list[list[Node]] = []
+            for chunk in reversed(chunks):
+                made = {u[1] for u in chunk}
+                live_outs.append([u[1] for u in chunk if u[1] in later])
+                later = (later - made) | {i for u in chunk for i in u[3]}
+            live_outs.reverse()
+            for chunk, outs in zip(chunks, live_outs):
+                made = {u[1] for u in chunk}
+                ins = list(dict.fromkeys(i for u in chunk for i in u[3] if i not in made))
+                local = {n: f"a{k}" for k, n in enumerate(ins)}
+                local.update({u[1]: f"v{k}" for k, u in enumerate(chunk)})
+                body = [f"    {local[out]} = {fn}({', '.join(local[i] for i in args)})" for _, out, fn, args in chunk]
+                body.append(f"    return ({''.join(local[n] + ', ' for n in outs)})")
+                name = self.helper(body, len(ins))
+                for comments, *_ in chunk:
+                    lines += [f"    {c}" for c in comments]
+                lines.append(f"    {''.join(self.var[n] + ', ' for n in outs)}= {name}({', '.join(self.var[i] for i in ins)})")
+        lines.append(f"    return ({''.join(self.var[n] + ', ' for n in computed)})")
+        head = [
+            "# Generated by tinygraph (tg.compile(..., backend='numba')): one njit kernel per graph, calling",
+            "# one small njit function per distinct fused loop or array op.",
+            "import numpy as np",
+            "from numba import njit, prange",
+            _HELPERS,
+        ]
+        for text, name in self.helpers.items():
+            args = ", ".join(f"a{k}" for k in range(self.helper_args[name]))
+            extra = ", parallel=True" if name in self.parallel else ""
+            head += [f"@njit(cache={cache}, error_model='numpy'{extra})", f"def {name}({args}):", text, "", ""]
+        if self.single_function:
+            head.append(f"@njit(cache={cache}, error_model='numpy')")
+        else:
+            head.append(f"# {len(units)} steps: numba takes minutes to compile that many as one function, so this "
+                        f"one is Python calling chunks of {MAX_NJIT_UNITS}")
+        head.append(f"def kernel({', '.join(self.var[n] for n in self.args)}):")
+        return "\n".join(head + lines) + "\n"
 
     computed: list[Node]
+    single_function: bool = True
 
 
 def _load(source: str, cache: bool) -> tuple[Any, str]:
@@ -264,7 +345,7 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None, *,  # 
     consts = {n: np.array(n.op.value, order="C") for n in args if type(n.op) is Constant}
     for arr in consts.values():
         arr.flags.writeable = False
-    if kernel is not None:
+    if kernel is not None and gen.single_function:
         # Compiled now for C-contiguous feeds (or loaded from the disk cache); other layouts
         # (a transposed feed, a read-only one) compile their own specialization on first use.
         kernel.compile(_signature(numba, args))

@@ -6,7 +6,9 @@ with no ONNX mapping, or one ONNX Runtime has no kernel for at that dtype (say, 
 defined only for float32 in a float64 graph), is refused when compiling, by name.
 
 Session defaults (override with ``session_options=`` or ``threads=``): intra-op threads =
-the CPUs this process may run on (``os.sched_getaffinity``), inter-op threads 1, sequential
+the CPUs this process may run on (``os.sched_getaffinity``) when a parameter has 65,536
+elements or more, else 1 (waking a second thread costs more than small layers take),
+inter-op threads 1, sequential
 execution, all graph optimizations, and no spinning of idle worker threads (spinning
 threads would take a shared machine's cores from whatever runs next). Parameters are the
 model's initializers: assigning ``W.value`` rebuilds the session at the next call.
@@ -30,6 +32,9 @@ from ..plan import plan_for
 from ._base import BackendGraph, make_callable, input_order, is_leaf, refuse, require
 
 __all__ = ["compile", "default_threads", "default_session_options"]
+
+#: A graph whose parameters are all smaller than this runs on one thread by default.
+SMALL_PARAMETER = 1 << 16
 
 
 def default_threads() -> int:
@@ -68,6 +73,10 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None, *,  # 
             missing.setdefault(type(n.op).__name__, []).append(n)
     if missing:
         refuse(graph, "onnxruntime", missing, " (no ONNX mapping: onnx_type/to_onnx)")
+    if threads is None and session_options is None:
+        # Small graphs finish before a second thread wakes up: one thread unless a parameter is big.
+        big = any(n.op.value.size >= SMALL_PARAMETER for n in plan.nodes if type(n.op) is Parameter)
+        threads = default_threads() if big else 1
     options = session_options if session_options is not None else default_session_options(threads)
     provider_list = list(providers) if providers is not None else ["CPUExecutionProvider"]
     params = [n for n in plan.nodes if type(n.op) is Parameter]

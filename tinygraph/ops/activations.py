@@ -54,10 +54,10 @@ class Sigmoid(Op):
         return expit if node.dtype == _FLOAT64 and node.inputs[0].dtype == _FLOAT64 else None
 
     def lowering(self, backend: str, node: Node) -> Any:
-        """``jax.nn.sigmoid``; numba: the formula per element (``exp`` overflowing to inf gives 0)."""
+        """``jax.nn.sigmoid``; numba: the formula per element in the node's dtype (``exp`` overflowing gives 0)."""
         if backend == "jax":
             return lambda jax, a: jax.nn.sigmoid(a)
-        return ("map", "1.0 / (1.0 + np.exp(-{0}))") if backend == "numba" else None
+        return ("map", "{t}(1) / ({t}(1) + np.exp(-{0}))") if backend == "numba" else None
 
     def infer(self, a: Spec) -> Spec:
         """Same shape; the float dtype ``exp`` gives."""
@@ -86,7 +86,7 @@ class ReLU(Op):
         """``maximum(a, 0)`` on each backend (NaN stays NaN)."""
         if backend == "jax":
             return lambda jax, a: jax.numpy.maximum(a, 0)
-        return ("map", "np.maximum({0}, 0)") if backend == "numba" else None
+        return ("map", "np.maximum({0}, {t}(0))") if backend == "numba" else None
 
     def infer(self, a: Spec) -> Spec:
         """Same shape and dtype."""
@@ -179,7 +179,7 @@ class Softplus(Op):
         """``logaddexp(0, a)`` on each backend."""
         if backend == "jax":
             return lambda jax, a: jax.numpy.logaddexp(0, a)
-        return ("map", "np.logaddexp(0.0, {0})") if backend == "numba" else None
+        return ("map", "np.logaddexp({t}(0), {0})") if backend == "numba" else None
 
     def infer(self, a: Spec) -> Spec:
         """Same shape; the float dtype ``exp`` gives."""

@@ -205,7 +205,6 @@ def make_jax_direct(weights: list[tuple[Any, Any]], final_sigmoid: bool) -> Call
     except ImportError:
         return None
     jax.config.update("jax_enable_x64", True)  # what a JAX user does for float64 (this process only)
-    jnp = jax.numpy
     acts = _layers(weights, final_sigmoid)
 
     @jax.jit

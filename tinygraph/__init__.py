@@ -10,10 +10,10 @@
 
 from . import backends, diagrams, nn, onnx, ops, zoo
 from ._version import __version__
+from .backends import compile
 from .diagrams.export import render, to_dot
 from .errors import ExecutionError, FeedError, FormatError, GraphError, GraphvizNotFoundError, ShapeError
 from .executor import Executor, Plan, evaluate, trace
-from .backends import compile
 from .fast import CompiledGraph, Profile, profile
 from .graph import Graph
 from .io import dumps, load, loads, save

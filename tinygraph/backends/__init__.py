@@ -12,7 +12,7 @@ numpy silently. Each backend's package is an optional extra (``tinygraph[jax]``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..fast.compile import CompiledGraph
@@ -26,7 +26,7 @@ __all__ = ["BACKENDS", "compile", "BackendGraph", "BackendUnavailableError", "Lo
 
 #: The backends ``tg.compile`` knows, the default first.
 BACKENDS = ("numpy", "jax", "numba", "onnxruntime")
-_COMPILERS = {"jax": jax.compile, "numba": numba.compile, "onnxruntime": onnxruntime.compile}
+_COMPILERS: dict[str, Callable[..., CompiledGraph]] = {"jax": jax.compile, "numba": numba.compile, "onnxruntime": onnxruntime.compile}
 
 
 def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None,  # noqa: A001
@@ -43,4 +43,5 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None,  # noq
     compiler = _COMPILERS.get(backend) if isinstance(backend, str) else None
     if compiler is None:
         raise ValueError(f"tg.compile: unknown backend {backend!r}; the backends are {', '.join(BACKENDS)}")
-    return compiler(outputs, inputs, **options)  # type: ignore[operator]
+    result: CompiledGraph = compiler(outputs, inputs, **options)
+    return result

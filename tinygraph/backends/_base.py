@@ -113,7 +113,7 @@ def input_order(graph: Graph, inputs: Sequence[Node | str] | None) -> tuple[Node
 
 def dtype_name(dtype: np.dtype[Any]) -> str:
     """The numpy scalar type's name in generated code: ``float64``."""
-    return np.dtype(dtype).name
+    return str(np.dtype(dtype).name)
 
 
 class BackendGraph(CompiledGraph):

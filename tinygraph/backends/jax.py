@@ -28,7 +28,7 @@ from ..graph import Outputs
 from ..node import Node
 from ..op import Constant, Parameter
 from ..plan import plan_for
-from ._base import BackendGraph, make_callable, input_order, is_leaf, lowerings, require
+from ._base import BackendGraph, input_order, is_leaf, lowerings, make_callable, require
 
 __all__ = ["compile"]
 
@@ -85,7 +85,7 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None, *,  # 
     def device_params() -> tuple[Any, ...]:
         out = []
         for k, p in enumerate(params):
-            value = p.op.value
+            value = p.op.value  # type: ignore[attr-defined]  # a Parameter's
             held, dev = cache[k]
             if held is not value:
                 dev = put(value)

@@ -29,7 +29,7 @@ from ..node import Node
 from ..onnx.exporter import exporter_for, to_model
 from ..op import Parameter
 from ..plan import plan_for
-from ._base import BackendGraph, make_callable, input_order, is_leaf, refuse, require
+from ._base import BackendGraph, input_order, is_leaf, make_callable, refuse, require
 
 __all__ = ["compile", "default_threads", "default_session_options"]
 
@@ -73,13 +73,13 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None, *,  # 
             missing.setdefault(type(n.op).__name__, []).append(n)
     if missing:
         refuse(graph, "onnxruntime", missing, " (no ONNX mapping: onnx_type/to_onnx)")
+    params = [n.op for n in plan.nodes if isinstance(n.op, Parameter) and type(n.op) is Parameter]
     if threads is None and session_options is None:
         # Small graphs finish before a second thread wakes up: one thread unless a parameter is big.
-        big = any(n.op.value.size >= SMALL_PARAMETER for n in plan.nodes if type(n.op) is Parameter)
+        big = any(p.value.size >= SMALL_PARAMETER for p in params)
         threads = default_threads() if big else 1
     options = session_options if session_options is not None else default_session_options(threads)
     provider_list = list(providers) if providers is not None else ["CPUExecutionProvider"]
-    params = [n for n in plan.nodes if type(n.op) is Parameter]
     state: dict[str, Any] = {}
 
     def build() -> None:
@@ -91,7 +91,7 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None, *,  # 
             _refuse_kernel(graph, e)
             raise
         state["session"] = session
-        state["held"] = [p.op.value for p in params]
+        state["held"] = [p.value for p in params]
         shown = onnx.GraphProto()
         shown.CopyFrom(model.graph)
         del shown.initializer[:]  # the weights' values would drown the program text
@@ -106,7 +106,7 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None, *,  # 
     out_names = [o.name for o in session.get_outputs()]
 
     def run(values: list[Any]) -> list[Any]:
-        if any(p.op.value is not held for p, held in zip(params, state["held"])):
+        if any(p.value is not held for p, held in zip(params, state["held"])):
             build()  # a parameter was assigned: its new value goes into a new session
         results = state["session"].run(out_names, {name: values[k] for name, k in zip(in_names, feed_at)})
         return [np.asarray(r) for r in results]

@@ -26,7 +26,9 @@ __all__ = ["BACKENDS", "compile", "BackendGraph", "BackendUnavailableError", "Lo
 
 #: The backends ``tg.compile`` knows, the default first.
 BACKENDS = ("numpy", "jax", "numba", "onnxruntime")
-_COMPILERS: dict[str, Callable[..., CompiledGraph]] = {"jax": jax.compile, "numba": numba.compile, "onnxruntime": onnxruntime.compile}
+_COMPILERS: dict[str, Callable[..., CompiledGraph]] = {
+    "jax": jax.compile, "numba": numba.compile, "onnxruntime": onnxruntime.compile,
+}
 
 
 def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None,  # noqa: A001

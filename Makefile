@@ -1,5 +1,6 @@
 # `make demo` runs the main example, `make test` the whole test suite; both set up what is missing:
-# a virtual environment in .venv with tinygraph and its extras, and Graphviz's `dot` program.
+# a virtual environment in .venv with tinygraph and its extras (the compile backends jax, numba and
+# onnxruntime, and the benchmark's peers), and Graphviz's `dot` program.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -34,7 +35,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[dev,torch,onnx]"
+	$(BIN)/python -m pip install -q -e ".[dev,torch,onnx,jax,numba,bench]"
 	touch $(STAMP)
 
 dot:

@@ -9,8 +9,12 @@ W4  scale: a chain and a wide random DAG of 1,000 / 10,000 / 100,000 nodes: buil
 W1-W3 time, on the same weights and input, interleaved in one process: the textbook's
 numpy classes (``Affine``: ``np.matmul(x, W) + b``, ``Sigmoid``: ``1 / (1 + np.exp(-x))``,
 ``predict`` looping over the layers), a hand-fused numpy floor (preallocated buffers, in-place
-sigmoid), ``tg.evaluate``, ``tg.compile`` and torch eager when installed. Figures are medians
-of many rounds; ratios are to the textbook code. Nothing here asserts a time.
+sigmoid), ``tg.evaluate``, ``tg.compile`` and torch eager when installed; then ``tg.compile``'s
+backends (numba, jax, onnxruntime) and the peers written directly for each compiler (JAX jit,
+PyTensor in numba mode, torch.jit, an ONNX model run by ONNX Runtime), each where installed,
+with its build + first-call time beside its run time (``--no-backends`` leaves them out;
+``--quick`` leaves the peers out). Figures are medians of many rounds; ratios are to the
+textbook code. Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -323,7 +327,7 @@ def _built(make: Callable[[], Callable[[Any], Any] | None], x: Any) -> tuple[Cal
 
 def mlp_workload(name: str, sizes: list[int], batch: int, dtype: Any, rounds: int, target: float,
                  memory: bool = False, final_sigmoid: bool = False, seed: int = 0,
-                 others: bool = True) -> tuple[Rows, Rows]:
+                 others: bool = True, peers: bool = True) -> tuple[Rows, Rows]:
     rng = np.random.default_rng(seed)
     weights = [
         (rng.standard_normal((a, b)).astype(dtype) / np.sqrt(a).astype(dtype), rng.standard_normal(b).astype(dtype))
@@ -351,7 +355,7 @@ def mlp_workload(name: str, sizes: list[int], batch: int, dtype: Any, rounds: in
     torch_fn = make_torch(weights, final_sigmoid)
     if torch_fn is not None:
         runners["torch eager"] = lambda: torch_fn(x)
-    if others:
+    if others and peers:
         for label, make_peer in PEERS.items():
             fn, seconds = _built(lambda make_peer=make_peer: make_peer(weights, final_sigmoid), x)
             if fn is not None:
@@ -534,18 +538,18 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[list[str]] = []
     mem: list[list[str]] = []
     if "W1" in only:
-        r, _ = mlp_workload("W1", [2, 4, 3], 10, np.float64, rounds, target, others=others)
+        r, _ = mlp_workload("W1", [2, 4, 3], 10, np.float64, rounds, target, others=others, peers=not quick)
         rows += r
     if "W2" in only:
         sizes, batch = ([64, 64, 64, 10], 128) if quick else ([1024, 1024, 1024, 10], 4096)
         r, m = mlp_workload("W2", sizes, batch, np.float32, max(3, rounds // 4) if not quick else rounds,
-                            target * 5, memory=True, others=others)
+                            target * 5, memory=True, others=others, peers=not quick)
         rows += r
         mem += m
     if "W3" in only:
         depth = 10 if quick else 200
         r, _ = mlp_workload("W3", [16] * (depth + 1), 32, np.float64, rounds, target, final_sigmoid=True,
-                            others=others)
+                            others=others, peers=not quick)
         rows += r
     if rows:
         print()

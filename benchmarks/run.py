@@ -388,12 +388,23 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _trim() -> None:
+    """Give the C heap's free memory back to the system, so that reusing it shows as growth again."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def peak_rss(fn: Callable[[], Any]) -> int:
     """Peak growth of the resident set during one call, sampled every 0.2 ms by a thread.
 
     Unlike tracemalloc it sees every allocator (numba's, XLA's, ONNX Runtime's arenas). Memory an
-    implementation keeps between calls (an arena, preallocated buffers) is counted where it is
-    first touched, so each implementation is warmed up by two calls first.
+    implementation keeps between calls (ONNX Runtime's arena, XLA's buffers, preallocated
+    buffers) is not counted: each is warmed up by two calls, then the C heap's free memory is
+    returned to the system (``malloc_trim``) so that memory malloc recycles shows as growth.
     """
     if not os.path.exists("/proc/self/statm"):
         return 0
@@ -402,6 +413,7 @@ def peak_rss(fn: Callable[[], Any]) -> int:
     fn()
     fn()
     gc.collect()
+    _trim()
     base = _rss()
     peak = [base]
     done = threading.Event()

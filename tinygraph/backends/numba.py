@@ -143,6 +143,14 @@ class _Codegen:
     def array_node(self, node: Node) -> None:
         template = self.decls[node][1]
         operands = [self.convert(f"a{k}", i.dtype, node.dtype, False) for k, i in enumerate(node.inputs)]
+        known = [math.prod(d for d in n.shape if d is not None) for n in (node, *node.inputs)]
+        if max(known) >= PARALLEL_MIN_SIZE:
+            # A big array op (W2's GEMMs) gains nothing from numba: the kernel's Python driver runs
+            # the same numpy expression with numpy itself (numpy's BLAS, numpy's threads).
+            operands = [self.convert(self.var[i], i.dtype, node.dtype, False) for i in node.inputs]
+            self.python[node] = template.format(*operands)
+            self.units.append(([f"# {_printable(self.graph.format_node(node))}  [numpy]"], node, "", list(node.inputs)))
+            return
         fn = self.helper([f"    return {template.format(*operands)}"], len(node.inputs))
         self.units.append(([f"# {_printable(self.graph.format_node(node))}"], node, fn, list(node.inputs)))
 
@@ -236,6 +244,7 @@ class _Codegen:
         self.helper_args: dict[str, int] = {}
         self.parallel: set[str] = set()
         self.units: list[tuple[list[str], Node, str, list[Node]]] = []
+        self.python: dict[Node, str] = {}
         for node in self.plan.nodes:
             if node not in self.decls or node in self.fused:
                 continue
@@ -247,7 +256,7 @@ class _Codegen:
         self.computed = computed
         units = self.units
         lines: list[str] = []
-        self.single_function = len(units) <= MAX_NJIT_UNITS
+        self.single_function = len(units) <= MAX_NJIT_UNITS and not self.python
         if self.single_function:
             for comments, out, fn, ins in units:
                 lines += [f"    {c}" for c in comments]
@@ -255,7 +264,13 @@ class _Codegen:
         else:
             # Chunks of consecutive steps, each one njit function over its live values with
             # positional names, so that identical chunks (W3's layers) are one function.
-            chunks = [units[k:k + MAX_NJIT_UNITS] for k in range(0, len(units), MAX_NJIT_UNITS)]
+            chunks: list[list[tuple[list[str], Node, str, list[Node]]]] = []
+            for unit in units:
+                if unit[1] in self.python or not chunks or chunks[-1][0][1] in self.python \
+                        or len(chunks[-1]) >= MAX_NJIT_UNITS:
+                    chunks.append([unit])
+                else:
+                    chunks[-1].append(unit)
             later: set[Node] = set(computed)
             live_outs: list[list[Node]] = []
             for chunk in reversed(chunks):
@@ -264,6 +279,10 @@ class _Codegen:
                 later = (later - made) | {i for u in chunk for i in u[3]}
             live_outs.reverse()
             for chunk, outs in zip(chunks, live_outs):
+                if chunk[0][1] in self.python:
+                    lines += [f"    {c}" for c in chunk[0][0]]
+                    lines.append(f"    {self.var[chunk[0][1]]} = {self.python[chunk[0][1]]}")
+                    continue
                 made = {u[1] for u in chunk}
                 ins = list(dict.fromkeys(i for u in chunk for i in u[3] if i not in made))
                 local = {n: f"a{k}" for k, n in enumerate(ins)}
@@ -290,8 +309,8 @@ class _Codegen:
         if self.single_function:
             head.append(f"@njit(cache={cache}, error_model='numpy')")
         else:
-            head.append(f"# {len(units)} steps: numba takes minutes to compile that many as one function, so this "
-                        f"one is Python calling chunks of {MAX_NJIT_UNITS}")
+            head.append(f"# {len(units)} steps, {len(self.python)} big array ops run by numpy: Python calling njit "
+                        f"chunks of up to {MAX_NJIT_UNITS} steps (numba takes minutes to compile big functions)")
         head.append(f"def kernel({', '.join(self.var[n] for n in self.args)}):")
         return "\n".join(head + lines) + "\n"
 

@@ -13,8 +13,8 @@ sigmoid), ``tg.evaluate``, ``tg.compile`` and torch eager when installed; then `
 backends (numba, jax, onnxruntime) and the peers written directly for each compiler (JAX jit,
 PyTensor in numba mode, torch.jit, an ONNX model run by ONNX Runtime), each where installed,
 with its build + first-call time beside its run time (``--no-backends`` leaves them out;
-``--quick`` keeps the backends for W1 only and leaves the peers out). Figures are medians of many rounds; ratios are to the
-textbook code. Nothing here asserts a time.
+``--quick`` keeps the backends for W1 only and leaves the peers out). Figures are medians of
+many rounds; ratios are to the textbook code. Nothing here asserts a time.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 # `make demo` runs the main example, `make test` the whole test suite; both set up what is missing:
-# a virtual environment in .venv with tinygraph and its extras, and Graphviz's `dot` program.
+# a virtual environment in .venv with tinygraph and its extras (the compile backends jax, numba and
+# onnxruntime, and the benchmark's peers), and Graphviz's `dot` program.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -39,7 +40,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q --extra-index-url $(TORCH_INDEX) --timeout 10 --retries 1 "$(TORCH)"
 	@$(BIN)/python -c "import torch; torch.version.cuda and print('note: this is the CUDA build of torch: $(TORCH_INDEX) was unreachable')"
-	$(BIN)/python -m pip install -q -e ".[dev,torch,onnx]"
+	$(BIN)/python -m pip install -q -e ".[dev,torch,onnx,jax,numba,bench]"
 	touch $(STAMP)
 
 dot:

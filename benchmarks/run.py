@@ -9,8 +9,12 @@ W4  scale: a chain and a wide random DAG of 1,000 / 10,000 / 100,000 nodes: buil
 W1-W3 time, on the same weights and input, interleaved in one process: the textbook's
 numpy classes (``Affine``: ``np.matmul(x, W) + b``, ``Sigmoid``: ``1 / (1 + np.exp(-x))``,
 ``predict`` looping over the layers), a hand-fused numpy floor (preallocated buffers, in-place
-sigmoid), ``tg.evaluate``, ``tg.compile`` and torch eager when installed. Figures are medians
-of many rounds; ratios are to the textbook code. Nothing here asserts a time.
+sigmoid), ``tg.evaluate``, ``tg.compile`` and torch eager when installed; then ``tg.compile``'s
+backends (numba, jax, onnxruntime) and the peers written directly for each compiler (JAX jit,
+PyTensor in numba mode, torch.jit, an ONNX model run by ONNX Runtime), each where installed,
+with its build + first-call time beside its run time (``--no-backends`` leaves them out;
+``--quick`` keeps the backends for W1 only and leaves the peers out). Figures are medians of
+many rounds; ratios are to the textbook code. Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -120,20 +124,7 @@ def make_torch(weights: list[tuple[Any, Any]], final_sigmoid: bool) -> Callable[
         return None
     # Small layers gain nothing from torch's intra-op threads, and on a 2-core machine their
     # spinning workers slow down whatever runs next in the interleaved rounds.
-    big = max(W.size for W, _ in weights) >= 1 << 16
-    torch.set_num_threads(DEFAULT_TORCH_THREADS if big else 1)
-    mods: list[Any] = []
-    for k, (W, b) in enumerate(weights):
-        if k:
-            mods.append(torch.nn.Sigmoid())
-        lin = torch.nn.Linear(W.shape[0], W.shape[1], dtype=torch.from_numpy(W).dtype)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(W.T.copy()))
-            lin.bias.copy_(torch.from_numpy(b))
-        mods.append(lin)
-    if final_sigmoid:
-        mods.append(torch.nn.Sigmoid())
-    model = torch.nn.Sequential(*mods).eval()
+    model = _torch_model(weights, final_sigmoid)
 
     def forward(x: Any) -> Any:
         with torch.inference_mode():
@@ -204,14 +195,139 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join([line, sep, *body])
 
 
+# --- peers: the same network written directly for each compiler ----------------------------------
+
+
+def _layers(weights: list[tuple[Any, Any]], final_sigmoid: bool) -> list[bool]:
+    return [_activated(k, len(weights), final_sigmoid) for k in range(len(weights))]
+
+
+def make_jax_direct(weights: list[tuple[Any, Any]], final_sigmoid: bool) -> Callable[[Any], Any] | None:
+    """JAX written directly: one jitted function, weights as arguments, float64 enabled globally."""
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)  # what a JAX user does for float64 (this process only)
+    acts = _layers(weights, final_sigmoid)
+
+    @jax.jit
+    def forward(params: Any, x: Any) -> Any:
+        for (W, b), act in zip(params, acts):
+            x = x @ W + b
+            if act:
+                x = jax.nn.sigmoid(x)
+        return x
+
+    params = [(jax.device_put(W), jax.device_put(b)) for W, b in weights]
+    return lambda x: np.asarray(forward(params, x))
+
+
+def make_pytensor(weights: list[tuple[Any, Any]], final_sigmoid: bool) -> Callable[[Any], Any] | None:
+    """PyTensor compiled in its numba mode, weights as shared variables."""
+    try:
+        import pytensor
+        import pytensor.tensor as pt
+    except ImportError:
+        return None
+    dtype = str(weights[0][0].dtype)
+    x = pt.matrix("x", dtype=dtype)
+    h = x
+    for (W, b), act in zip(weights, _layers(weights, final_sigmoid)):
+        h = pt.dot(h, pytensor.shared(W)) + pytensor.shared(b)
+        if act:
+            h = pt.sigmoid(h)
+    return pytensor.function([x], h, mode="NUMBA")  # type: ignore[no-any-return]
+
+
+def make_torch_jit(weights: list[tuple[Any, Any]], final_sigmoid: bool) -> Callable[[Any], Any] | None:
+    """torch.jit.trace of the torch.nn model, frozen, numpy in and out."""
+    if torch is None:
+        return None
+    model = _torch_model(weights, final_sigmoid)
+    example = torch.zeros((2, weights[0][0].shape[0]), dtype=torch.from_numpy(weights[0][0]).dtype)
+    with torch.inference_mode():
+        traced = torch.jit.freeze(torch.jit.trace(model, example))
+
+    def forward(x: Any) -> Any:
+        with torch.inference_mode():
+            return traced(torch.from_numpy(x)).numpy()
+
+    return forward
+
+
+def make_ort_direct(weights: list[tuple[Any, Any]], final_sigmoid: bool) -> Callable[[Any], Any] | None:
+    """An ONNX model written with onnx.helper (MatMul, Add, Sigmoid), run with ONNX Runtime's defaults."""
+    try:
+        import onnx
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    h = onnx.helper
+    elem = h.np_dtype_to_tensor_dtype(weights[0][0].dtype)
+    nodes, inits, cur = [], [], "x"
+    for k, ((W, b), act) in enumerate(zip(weights, _layers(weights, final_sigmoid))):
+        inits += [onnx.numpy_helper.from_array(W, f"W{k}"), onnx.numpy_helper.from_array(b, f"b{k}")]
+        nodes += [h.make_node("MatMul", [cur, f"W{k}"], [f"m{k}"]), h.make_node("Add", [f"m{k}", f"b{k}"], [f"a{k}"])]
+        cur = f"a{k}"
+        if act:
+            nodes.append(h.make_node("Sigmoid", [cur], [f"s{k}"]))
+            cur = f"s{k}"
+    graph = h.make_graph(nodes, "mlp", [h.make_tensor_value_info("x", elem, [None, weights[0][0].shape[0]])],
+                         [h.make_tensor_value_info(cur, elem, None)], initializer=inits)
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 18)])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    out = [cur]
+    return lambda x: session.run(out, {"x": x})[0]
+
+
+def _torch_model(weights: list[tuple[Any, Any]], final_sigmoid: bool) -> Any:
+    big = max(W.size for W, _ in weights) >= 1 << 16
+    torch.set_num_threads(DEFAULT_TORCH_THREADS if big else 1)
+    mods: list[Any] = []
+    for k, (W, b) in enumerate(weights):
+        if k:
+            mods.append(torch.nn.Sigmoid())
+        lin = torch.nn.Linear(W.shape[0], W.shape[1], dtype=torch.from_numpy(W).dtype)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b))
+        mods.append(lin)
+    if final_sigmoid:
+        mods.append(torch.nn.Sigmoid())
+    return torch.nn.Sequential(*mods).eval()
+
+
 # --- W1-W3 -----------------------------------------------------------------------------------------
 
 
 Rows = list[list[str]]
+#: tg.compile's backends beside the default numpy path, and the peers (each where installed).
+BACKENDS = ("numba", "jax", "onnxruntime")
+PEERS: dict[str, Callable[[list[tuple[Any, Any]], bool], Callable[[Any], Any] | None]] = {
+    "JAX jit (direct)": make_jax_direct,
+    "PyTensor (numba mode)": make_pytensor,
+    "torch.jit (traced)": make_torch_jit,
+    "ONNX Runtime (direct)": make_ort_direct,
+}
+
+
+def _built(make: Callable[[], Callable[[Any], Any] | None], x: Any) -> tuple[Callable[[Any], Any] | None, float]:
+    """``make()`` and its first call, timed together: what a user waits before the first result."""
+    t0 = time.perf_counter()
+    try:
+        fn = make()
+    except ImportError:
+        return None, 0.0
+    if fn is None:
+        return None, 0.0
+    fn(x)
+    return fn, time.perf_counter() - t0
 
 
 def mlp_workload(name: str, sizes: list[int], batch: int, dtype: Any, rounds: int, target: float,
-                 memory: bool = False, final_sigmoid: bool = False, seed: int = 0) -> tuple[Rows, Rows]:
+                 memory: bool = False, final_sigmoid: bool = False, seed: int = 0,
+                 others: bool = True, peers: bool = True) -> tuple[Rows, Rows]:
     rng = np.random.default_rng(seed)
     weights = [
         (rng.standard_normal((a, b)).astype(dtype) / np.sqrt(a).astype(dtype), rng.standard_normal(b).astype(dtype))
@@ -221,35 +337,102 @@ def mlp_workload(name: str, sizes: list[int], batch: int, dtype: Any, rounds: in
     textbook = TextbookNet(weights, final_sigmoid)
     floor = make_floor(weights, batch, dtype, final_sigmoid)
     xin, y = make_tinygraph(weights, dtype, final_sigmoid)
-    compiled = tg.compile(y)
     feeds = {xin: x}
+    builds: dict[str, float] = {}
+    fns: dict[str, Callable[[Any], Any]] = {}
+    for label, make in [("tg.compile", lambda: tg.compile(y))] + (
+            [(f"tg.compile {b}", (lambda b=b: tg.compile(y, backend=b))) for b in BACKENDS] if others else []):
+        fn, seconds = _built(make, x)
+        if fn is not None:
+            fns[label], builds[label] = fn, seconds
     runners: dict[str, Callable[[], Any]] = {
         "textbook numpy": lambda: textbook.predict(x),
         "hand-fused numpy": lambda: floor(x),
         "tg.evaluate": lambda: tg.evaluate(y, feeds),
-        "tg.compile": lambda: compiled(x),
     }
+    for label, fn in fns.items():
+        runners[label] = (lambda fn=fn: fn(x))
     torch_fn = make_torch(weights, final_sigmoid)
     if torch_fn is not None:
         runners["torch eager"] = lambda: torch_fn(x)
+    if others and peers:
+        for label, make_peer in PEERS.items():
+            fn, seconds = _built(lambda make_peer=make_peer: make_peer(weights, final_sigmoid), x)
+            if fn is not None:
+                runners[label], builds[label] = (lambda fn=fn: fn(x)), seconds
     expected = textbook.predict(x)
     for label, fn in runners.items():
         got = fn()
         tol = 1e-4 if dtype == np.float32 else 1e-9
-        if label.startswith("torch") or label.startswith("hand"):
-            assert np.allclose(got, expected, rtol=tol, atol=tol), label
-        else:
+        if label in ("tg.evaluate", "tg.compile"):
             assert np.array_equal(got, expected), f"{label} differs from the textbook code"
+        else:
+            assert np.allclose(got, expected, rtol=tol, atol=tol), label
     medians = interleaved(runners, rounds, target)
     base = medians["textbook numpy"]
-    rows = [[name, label, fmt_time(t), f"{t / base:.2f}"] for label, t in medians.items()]
+    rows = [[name, label, fmt_time(t), f"{t / base:.2f}", fmt_time(builds[label]).strip() if label in builds else ""]
+            for label, t in medians.items()]
     mem_rows: list[list[str]] = []
     if memory:
-        peaks = {label: peak_bytes(runners[label]) for label in ("textbook numpy", "hand-fused numpy",
-                                                                  "tg.evaluate", "tg.compile")}
-        for label, p in peaks.items():
-            mem_rows.append([name, label, f"{p / 2**20:.1f} MiB", f"{p / peaks['textbook numpy']:.2f}"])
+        for label in runners:
+            if label in ("textbook numpy", "hand-fused numpy", "tg.evaluate", "tg.compile"):
+                traced = f"{peak_bytes(runners[label]) / 2**20:.1f} MiB"
+            else:
+                traced = "(not seen)"
+            mem_rows.append([name, label, traced, f"{peak_rss(runners[label]) / 2**20:.1f} MiB"])
     return rows, mem_rows
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _trim() -> None:
+    """Give the C heap's free memory back to the system, so that reusing it shows as growth again."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def peak_rss(fn: Callable[[], Any]) -> int:
+    """Peak growth of the resident set during one call, sampled every 0.2 ms by a thread.
+
+    Unlike tracemalloc it sees every allocator (numba's, XLA's, ONNX Runtime's arenas). Memory an
+    implementation keeps between calls (ONNX Runtime's arena, XLA's buffers, preallocated
+    buffers) is not counted: each is warmed up by two calls, then the C heap's free memory is
+    returned to the system (``malloc_trim``) so that memory malloc recycles shows as growth.
+    """
+    if not os.path.exists("/proc/self/statm"):
+        return 0
+    import threading
+
+    fn()
+    fn()
+    gc.collect()
+    _trim()
+    base = _rss()
+    peak = [base]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.0002)
+
+    t = threading.Thread(target=sample)
+    t.start()
+    try:
+        result = fn()
+        peak[0] = max(peak[0], _rss())
+        del result
+    finally:
+        done.set()
+        t.join()
+    return max(0, peak[0] - base)
 
 
 # --- W4 ----------------------------------------------------------------------------------------------
@@ -348,11 +531,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per workload")
     parser.add_argument("--only", default="W1,W2,W3,W4", help="comma-separated workloads to run")
     parser.add_argument("--no-torch", action="store_true", help="leave torch out even if installed")
+    parser.add_argument("--no-backends", action="store_true",
+                        help="leave out tg.compile's jax/numba/onnxruntime backends and the peers")
     args = parser.parse_args(argv)
     global torch
     if args.no_torch:
         torch = None
     only = set(args.only.upper().split(","))
+    others = not args.no_backends
     quick = args.quick
     rounds = args.rounds or (3 if quick else 41)
     target = 0.002 if quick else 0.02
@@ -364,24 +550,26 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[list[str]] = []
     mem: list[list[str]] = []
     if "W1" in only:
-        r, _ = mlp_workload("W1", [2, 4, 3], 10, np.float64, rounds, target)
+        r, _ = mlp_workload("W1", [2, 4, 3], 10, np.float64, rounds, target, others=others, peers=not quick)
         rows += r
     if "W2" in only:
         sizes, batch = ([64, 64, 64, 10], 128) if quick else ([1024, 1024, 1024, 10], 4096)
         r, m = mlp_workload("W2", sizes, batch, np.float32, max(3, rounds // 4) if not quick else rounds,
-                            target * 5, memory=True)
+                            target * 5, memory=True, others=others and not quick, peers=not quick)
         rows += r
         mem += m
     if "W3" in only:
         depth = 10 if quick else 200
-        r, _ = mlp_workload("W3", [16] * (depth + 1), 32, np.float64, rounds, target, final_sigmoid=True)
+        r, _ = mlp_workload("W3", [16] * (depth + 1), 32, np.float64, rounds, target, final_sigmoid=True,
+                            others=others and not quick, peers=not quick)
         rows += r
     if rows:
         print()
-        print(table(rows, ["workload", "implementation", "median per call", "ratio"]))
+        print(table(rows, ["workload", "implementation", "median per call", "ratio", "build + first call"]))
     if mem:
         print()
-        print(table(mem, ["workload", "implementation", "peak memory of one forward", "ratio"]))
+        print(table(mem, ["workload", "implementation", "peak memory of one forward (tracemalloc)",
+                          "peak RSS growth of one forward"]))
     if "W4" in only:
         sizes = [100, 1000] if quick else [1000, 10000, 100000]
         print()

@@ -8,12 +8,13 @@
 (4, 3)
 """
 
-from . import diagrams, nn, onnx, ops, zoo
+from . import backends, diagrams, nn, onnx, ops, zoo
 from ._version import __version__
+from .backends import compile
 from .diagrams.export import render, to_dot
 from .errors import ExecutionError, FeedError, FormatError, GraphError, GraphvizNotFoundError, ShapeError
 from .executor import Executor, Plan, evaluate, trace
-from .fast import CompiledGraph, Profile, compile, profile
+from .fast import CompiledGraph, Profile, profile
 from .graph import Graph
 from .io import dumps, load, loads, save
 from .node import Node
@@ -25,7 +26,7 @@ from .site import Site, scope
 from .torch_import import TorchImportError, from_torch
 
 __all__ = [
-    "__version__", "nn", "onnx", "ops", "zoo", "diagrams",
+    "__version__", "backends", "nn", "onnx", "ops", "zoo", "diagrams",
     "GraphError", "ShapeError", "FeedError", "ExecutionError", "FormatError", "GraphvizNotFoundError",
     "save", "load", "dumps", "loads", "register_op", "to_dot", "render",
     "Executor", "Plan", "evaluate", "trace", "compile", "CompiledGraph", "profile", "Profile",

@@ -526,6 +526,21 @@ class Op:
         """Nodes computing the ONNX node in ``ctx``, one per output: ``cls(**onnx_config)(operands)``."""
         return [cls(**cls.onnx_config(ctx))(*ctx.operands(), name=ctx.name())]
 
+    # --- compile backends (read by tinygraph.backends; ``tg.compile(..., backend=...)``) -------
+
+    def lowering(self, backend: str, node: Node) -> Any:
+        """How ``node`` computes on the compile backend ``backend``, or ``None``: not there.
+
+        ``"jax"``: a function ``fn(jax, *operands)`` of the ``jax`` module and the operands
+        (already converted to ``node.dtype``) returning the value. ``"numba"``: ``("map", t)``,
+        ``t`` a scalar expression over ``{0}``, ``{1}``... (one element of each operand, of
+        ``node.dtype``; ``{t}`` is that dtype's scalar type, ``{t}(1)`` a one of it) that numba
+        fuses into one loop with its elementwise neighbours, or
+        ``("array", t)``, ``t`` an expression over whole arrays in numba's numpy subset.
+        ``"onnxruntime"`` runs the ONNX declarations (``onnx_type``/``to_onnx``) instead.
+        """
+        return None
+
     # --- building -------------------------------------------------------------------------------
 
     def __call__(self, *operands: Any, name: str | None = None) -> Node:

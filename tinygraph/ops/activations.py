@@ -54,6 +54,12 @@ class Sigmoid(Op):
         """``expit`` itself for float64 in and out."""
         return expit if node.dtype == _FLOAT64 and node.inputs[0].dtype == _FLOAT64 else None
 
+    def lowering(self, backend: str, node: Node) -> Any:
+        """``jax.nn.sigmoid``; numba: the formula per element in the node's dtype (``exp`` overflowing gives 0)."""
+        if backend == "jax":
+            return lambda jax, a: jax.nn.sigmoid(a)
+        return ("map", "{t}(1) / ({t}(1) + np.exp(-{0}))") if backend == "numba" else None
+
     def infer(self, a: Spec) -> Spec:
         """Same shape; the float dtype ``exp`` gives."""
         return Spec(a.shape, ufunc_dtype(np.exp, a))
@@ -77,6 +83,12 @@ class ReLU(Op):
     def forward_into(self, out: Any, a: Any) -> Any:
         """``np.maximum(a, 0, out=out)``."""
         return np.maximum(a, 0, out=out)
+
+    def lowering(self, backend: str, node: Node) -> Any:
+        """``maximum(a, 0)`` on each backend (NaN stays NaN)."""
+        if backend == "jax":
+            return lambda jax, a: jax.numpy.maximum(a, 0)
+        return ("map", "np.maximum({0}, {t}(0))") if backend == "numba" else None
 
     def infer(self, a: Spec) -> Spec:
         """Same shape and dtype."""
@@ -109,6 +121,10 @@ class Softmax(Op):
         """Same shape; the float dtype ``exp`` gives."""
         normalize_axes(self.axis, a.ndim)
         return Spec(a.shape, ufunc_dtype(np.exp, a))
+
+    def lowering(self, backend: str, node: Node) -> Any:
+        """``jax.nn.softmax`` (shifted by the max too); no numba lowering."""
+        return (lambda jax, a: jax.nn.softmax(a, axis=self.axis)) if backend == "jax" else None
 
     @classmethod
     def from_torch_module(cls, module: Any) -> Softmax:
@@ -173,6 +189,12 @@ class Softplus(Op):
     def forward_into(self, out: Any, a: Any) -> Any:
         """``np.logaddexp(0, a, out=out)``."""
         return np.logaddexp(0, a, out=out)
+
+    def lowering(self, backend: str, node: Node) -> Any:
+        """``logaddexp(0, a)`` on each backend."""
+        if backend == "jax":
+            return lambda jax, a: jax.numpy.logaddexp(0, a)
+        return ("map", "np.logaddexp({t}(0), {0})") if backend == "numba" else None
 
     def infer(self, a: Spec) -> Spec:
         """Same shape; the float dtype ``exp`` gives."""

@@ -40,6 +40,15 @@ class Elementwise(Op):
         """Broadcast shapes; the ufunc's own dtype resolution."""
         return Spec(broadcast_shapes(*(s.shape for s in specs)), ufunc_dtype(self.ufunc, *specs))
 
+    def lowering(self, backend: str, node: Node) -> Any:
+        """The ufunc of the same name: ``jax.numpy``'s, and numba's on one element of each operand."""
+        name = self.ufunc.__name__
+        if backend == "jax":
+            return lambda jax, *v: getattr(jax.numpy, name)(*v)
+        if backend == "numba":
+            return ("map", f"np.{name}({', '.join(f'{{{i}}}' for i in range(self.ufunc.nin))})")
+        return None
+
 
 class Add(Elementwise):
     """``a + b``."""

@@ -51,6 +51,16 @@ class Transpose(Op):
         """Permuted shape, same dtype."""
         return Spec(transpose_shape(a.shape, self.axes), a.dtype)
 
+    def lowering(self, backend: str, node: Node) -> Any:
+        """``transpose`` on each backend (a view in numba)."""
+        if backend == "jax":
+            return lambda jax, a: jax.numpy.transpose(a, self.axes)
+        if backend == "numba":
+            ndim = node.ndim
+            axes = tuple(range(ndim))[::-1] if self.axes is None else tuple(a % max(ndim, 1) for a in self.axes)
+            return ("array", f"np.transpose({{0}}, {axes!r})") if ndim else ("array", "{0}")
+        return None
+
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``Transpose`` with ``perm`` (none: reversed, as in numpy)."""
         x = node.inputs[0]
@@ -150,6 +160,12 @@ class Reshape(Op):
         if known.count(-1) > 1 or any(d < -1 for d in known):
             raise ShapeError(f"invalid reshape target {tuple(dims)}")
         return Spec(tuple(None if d is None or d == -1 else d for d in dims), a.dtype)
+
+    def lowering(self, backend: str, node: Node) -> Any:
+        """``reshape`` on each backend (numba reshapes a contiguous copy or view)."""
+        if backend == "jax":
+            return lambda jax, a: jax.numpy.reshape(a, self.shape)
+        return ("array", f"np.reshape(np.ascontiguousarray({{0}}), {self.shape!r})") if backend == "numba" else None
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``Reshape`` with the target as a constant or the operand (``allowzero`` keeps numpy's 0)."""
@@ -273,6 +289,12 @@ class Cast(Op):
                 np.iinfo(dtype).min <= v <= np.iinfo(dtype).max for v in value if v is not None)):
             value = None  # a narrowing cast wraps: what was known no longer is
         return Spec(a.shape, dtype, False, value)
+
+    def lowering(self, backend: str, node: Node) -> Any:
+        """The operand itself: backends hand it over already converted to the node's dtype."""
+        if backend == "jax":
+            return lambda jax, a: a
+        return ("map", "{0}") if backend == "numba" else None
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``Cast`` to the element type of the node's dtype."""

@@ -51,6 +51,14 @@ class MatMul(Op):
             return out
         return cls()(*args)
 
+    def lowering(self, backend: str, node: Node) -> Any:
+        """``jax.numpy.matmul``; numba: ``np.dot`` (BLAS) of two float matrices, nothing else."""
+        if backend == "jax":
+            return lambda jax, a, b: jax.numpy.matmul(a, b)
+        if backend == "numba" and node.dtype.kind in "fc" and all(i.ndim == 2 for i in node.inputs):
+            return ("array", "np.dot({0}, {1})")
+        return None
+
 
 def matmul(a: Any, b: Any, *, name: str | None = None) -> Node:
     """``a @ b``."""

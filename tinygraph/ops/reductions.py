@@ -62,6 +62,13 @@ class _Reduction(Op):
             dtype = type(self).reducer(np.ones(1, dtype=a.dtype), axis=None, keepdims=False).dtype
         return Spec(shape, dtype)
 
+    def lowering(self, backend: str, node: Node) -> Any:
+        """``jax.numpy``'s reduction of the same name; no numba lowering."""
+        if backend == "jax":
+            name = type(self).reducer.__name__
+            return lambda jax, a: getattr(jax.numpy, name)(a, axis=self.axis, keepdims=self.keepdims)
+        return None
+
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``ReduceSum``/``ReduceMean``, axes as an input or an attribute as the opset wants."""
         x = node.inputs[0]

@@ -246,7 +246,11 @@ EXAMPLES = {"jax": 20, "onnxruntime": 25, "numba": 8}
 def lowerable(node, backend):
     if backend == "onnxruntime":
         return True
-    return all(n.op.lowering(backend, n) is not None for n in tg.Graph(node).nodes
+    # The backends' own rule: a lowering counts only when declared with the op's forward.
+    from tinygraph.node import declared_with_forward
+
+    return all(declared_with_forward(type(n.op), "lowering") and n.op.lowering(backend, n) is not None
+               for n in tg.Graph(node).nodes
                if not isinstance(n.op, (tg.ops.Input, tg.ops.Parameter, tg.ops.Constant)))
 
 

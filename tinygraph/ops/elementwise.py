@@ -163,6 +163,10 @@ class Pow(Elementwise):
             return out
         return np.power(a, b, out=out)
 
+    def lowering(self, backend: str, node: Node) -> Any:
+        """Float powers as every ufunc lowers; integer powers (ONNX's negative exponents) are refused."""
+        return super().lowering(backend, node) if node.dtype.kind in "fc" else None
+
     def kernel(self, node: Node) -> Any:
         """``np.power`` for floats only: integer powers may have negative exponents."""
         return np.power if node.dtype.kind in "fc" else None

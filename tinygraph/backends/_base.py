@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import importlib
-from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -86,29 +85,6 @@ def refuse(graph: Graph, backend: str, missing: dict[str, list[Node]], why: str 
         f"nothing falls back to numpy silently):\n" + "\n".join(lines),
         backend, {op: [graph.name_of(n) for n in nodes] for op, nodes in missing.items()},
     )
-
-
-def input_order(graph: Graph, inputs: Sequence[Node | str] | None) -> tuple[Node, ...]:
-    """The positional order of the compiled callable's inputs, checked as ``tg.compile`` checks it."""
-    if inputs is None:
-        return graph.inputs
-    order: list[Node] = []
-    for item in inputs:
-        if isinstance(item, str):
-            try:
-                item = graph.input_named(item)
-            except GraphError as e:
-                raise GraphError(f"tg.compile: {e}") from None
-        if not isinstance(item, Node) or not isinstance(item.op, Input):
-            raise GraphError(f"tg.compile: inputs must be input nodes or input names, got {item!r}")
-        if item in order:
-            raise GraphError(f"tg.compile: input {item.name!r} is listed twice in inputs")
-        order.append(item)
-    left_out = [graph.name_of(n) for n in graph.inputs if n not in order]
-    if left_out:
-        raise GraphError(f"tg.compile: the outputs need input(s) {', '.join(map(repr, left_out))}, "
-                         f"missing from inputs")
-    return tuple(order)
 
 
 def dtype_name(dtype: np.dtype[Any]) -> str:

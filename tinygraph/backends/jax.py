@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from ..fast.compile import _identifier, _printable
+from ..fast.compile import _identifier, _printable, input_order
 from ..graph import Outputs
 from ..node import Node
 from ..op import Constant, Parameter
 from ..plan import plan_for
-from ._base import BackendGraph, input_order, is_leaf, lowerings, make_callable, require
+from ._base import BackendGraph, is_leaf, lowerings, make_callable, require
 
 __all__ = ["compile"]
 

@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from ..fast.compile import input_order
 from ..graph import Outputs
 from ..node import Node
 from ..onnx.exporter import exporter_for, to_model
 from ..op import Parameter
 from ..plan import plan_for
-from ._base import BackendGraph, input_order, is_leaf, make_callable, refuse, require
+from ._base import BackendGraph, is_leaf, make_callable, refuse, require
 
 __all__ = ["compile", "default_threads", "default_session_options"]
 

@@ -220,6 +220,30 @@ def _slow_check(node: Node, name: str) -> Any:
     return check
 
 
+def input_order(graph: Graph, inputs: Sequence[Node | str] | None) -> tuple[Node, ...]:
+    """The positional order of the compiled callable's inputs, checked as ``tg.compile`` checks it."""
+    if inputs is None:
+        return graph.inputs
+    order: list[Node] = []
+    for item in inputs:
+        if isinstance(item, str):
+            try:
+                item = graph.input_named(item)
+            except GraphError as e:
+                raise GraphError(f"tg.compile: {e}") from None
+        if not isinstance(item, Node) or not isinstance(item.op, Input):
+            raise GraphError(f"tg.compile: inputs must be input nodes or input names, got {item!r}")
+        if item in order:
+            raise GraphError(f"tg.compile: input {item.name!r} is listed twice in inputs")
+        order.append(item)
+    left_out = [graph.name_of(n) for n in graph.inputs if n not in order]
+    if left_out:
+        raise GraphError(f"tg.compile: the outputs need input(s) {', '.join(map(repr, left_out))}, "
+                         f"missing from inputs")
+    return tuple(order)
+
+
+
 def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None) -> CompiledGraph:  # noqa: A001
     """Compile the graph of ``outputs`` into a callable; ``inputs`` fixes the positional order.
 
@@ -228,26 +252,7 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None) -> Com
     """
     plan = plan_for(outputs)
     graph = plan.graph
-    if inputs is None:
-        order = graph.inputs
-    else:
-        order_list: list[Node] = []
-        for item in inputs:
-            if isinstance(item, str):
-                try:
-                    item = graph.input_named(item)
-                except GraphError as e:
-                    raise GraphError(f"tg.compile: {e}") from None
-            if not isinstance(item, Node) or not isinstance(item.op, Input):
-                raise GraphError(f"tg.compile: inputs must be input nodes or input names, got {item!r}")
-            if item in order_list:
-                raise GraphError(f"tg.compile: input {item.name!r} is listed twice in inputs")
-            order_list.append(item)
-        left_out = [graph.name_of(n) for n in graph.inputs if n not in order_list]
-        if left_out:
-            raise GraphError(f"tg.compile: the outputs need input(s) {', '.join(map(repr, left_out))}, "
-                             f"missing from inputs")
-        order = tuple(order_list)
+    order = input_order(graph, inputs)
     gen = _Codegen(plan, tuple(order))
     gen.single = type(outputs) is Node
     source = gen.generate()

@@ -148,28 +148,7 @@ class Softmax(Op):
     @classmethod
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
         """Opset 13's per-axis softmax, or the older one over all axes from ``axis`` on."""
-        x = ctx.input(0)
-        if ctx.opset >= 13:
-            return [cls(ctx.int_attr("axis", -1))(x, name=ctx.name())]
-        # Before opset 13, Softmax flattens the input to 2-D at ``axis`` (default 1) and normalises
-        # each row: one softmax over all the trailing axes together.
-        if x.ndim == 0:
-            raise ctx.error("softmax of a scalar")
-        axis = ctx.int_attr("axis", 1)
-        if not -x.ndim <= axis < x.ndim:
-            raise ctx.error(f"axis {axis} is out of range for rank {x.ndim}")
-        axis %= x.ndim
-        if axis == x.ndim - 1:
-            return [cls(-1)(x, name=ctx.name())]
-        inner = x.shape[axis:]
-        if any(d is None for d in inner) or sum(d is None for d in x.shape) > 1:
-            raise ctx.error(
-                f"opset-{ctx.opset} Softmax over axes {axis}.. of a {x.shape} input needs those sizes known "
-                "(and at most one unknown dim) to flatten them"
-            )
-        flat = reshape(x, (-1, math.prod(inner)), name=ctx.name("flat"))
-        y = cls(-1)(flat, name=ctx.name("softmax"))
-        return [reshape(y, tuple(-1 if d is None else d for d in x.shape), name=ctx.name())]
+        return [softmax_from_onnx(cls, ctx)]
 
 
 class Softplus(Op):
@@ -214,6 +193,36 @@ class Softplus(Op):
         if beta != 1 or threshold != 20:
             raise ValueError("only beta=1 is log(1 + exp(x)); torch's threshold switches to x above it")
         return cls()(x)
+
+
+def softmax_from_onnx(cls: Any, ctx: Any) -> Node:
+    """``cls(axis)`` for an ONNX (Log)Softmax node: per axis from opset 13, over all axes from ``axis`` before.
+
+    Before opset 13 these ops flatten the input to 2-D at ``axis`` (default 1) and normalise each
+    row: one softmax over all the trailing axes together.
+    """
+    x = ctx.input(0)
+    if ctx.opset >= 13:
+        node: Node = cls(ctx.int_attr("axis", -1))(x, name=ctx.name())
+        return node
+    if x.ndim == 0:
+        raise ctx.error(f"{cls.kind} of a scalar")
+    axis = ctx.int_attr("axis", 1)
+    if not -x.ndim <= axis < x.ndim:
+        raise ctx.error(f"axis {axis} is out of range for rank {x.ndim}")
+    axis %= x.ndim
+    if axis == x.ndim - 1:
+        node = cls(-1)(x, name=ctx.name())
+        return node
+    inner = x.shape[axis:]
+    if any(d is None for d in inner) or sum(d is None for d in x.shape) > 1:
+        raise ctx.error(
+            f"opset-{ctx.opset} {ctx.node.op_type} over axes {axis}.. of a {x.shape} input needs those sizes "
+            "known (and at most one unknown dim) to flatten them"
+        )
+    flat = reshape(x, (-1, math.prod(inner)), name=ctx.name("flat"))
+    y = cls(-1)(flat, name=ctx.name(cls.kind))
+    return reshape(y, tuple(-1 if d is None else d for d in x.shape), name=ctx.name())
 
 
 def sigmoid(a: Any, *, name: str | None = None) -> Node:

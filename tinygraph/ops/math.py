@@ -18,6 +18,7 @@ from ..errors import ShapeError
 from ..node import Node
 from ..op import Op, constant
 from ..shapes import Spec, broadcast_shapes, normalize_axes, ufunc_dtype
+from .activations import softmax_from_onnx
 from .elementwise import Elementwise
 from .layout import cast, reshape
 
@@ -359,24 +360,7 @@ class LogSoftmax(Op):
     @classmethod
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
         """Opset 13's per-axis form, or the older one over all axes from ``axis`` on (flattened)."""
-        x = ctx.input(0)
-        if ctx.opset >= 13:
-            return [cls(ctx.int_attr("axis", -1))(x, name=ctx.name())]
-        if x.ndim == 0:
-            raise ctx.error("log-softmax of a scalar")
-        axis = ctx.int_attr("axis", 1)
-        if not -x.ndim <= axis < x.ndim:
-            raise ctx.error(f"axis {axis} is out of range for rank {x.ndim}")
-        axis %= x.ndim
-        if axis == x.ndim - 1:
-            return [cls(-1)(x, name=ctx.name())]
-        inner = x.shape[axis:]
-        if any(d is None for d in inner) or sum(d is None for d in x.shape) > 1:
-            raise ctx.error(f"opset-{ctx.opset} LogSoftmax over axes {axis}.. of a {x.shape} input needs "
-                            "those sizes known (and at most one unknown dim) to flatten them")
-        flat = reshape(x, (-1, math.prod(inner)), name=ctx.name("flat"))
-        y = cls(-1)(flat, name=ctx.name("log_softmax"))
-        return [reshape(y, tuple(-1 if d is None else d for d in x.shape), name=ctx.name())]
+        return [softmax_from_onnx(cls, ctx)]
 
 
 class PReLU(Op):

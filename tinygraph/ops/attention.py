@@ -13,7 +13,7 @@ keys ``j <= i``. A query that may attend no key gets zeros. The KV cache (``past
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -32,6 +32,7 @@ class Attention(Op):
     kind = "attention"
     fresh_output = True
     onnx_type = "Attention"
+    torch_ops = ("aten.scaled_dot_product_attention.default",)
     dot_style: ClassVar[dict[str, str]] = {"fillcolor": "#efe3f6"}
 
     def __init__(self, scale: float | None = None, is_causal: bool = False, q_num_heads: int | None = None,
@@ -132,6 +133,17 @@ class Attention(Op):
         if self.q_num_heads is not None:
             y = y.transpose(0, 2, 1, 3).reshape(y.shape[0], s, -1)
         return np.ascontiguousarray(y, dtype=dtype)
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, *, scale, enable_gqa)``."""
+        q, k, v, mask, dropout_p, is_causal = args
+        if dropout_p:
+            raise ValueError(f"attention dropout ({dropout_p}) is not supported: tinygraph runs inference")
+        if q.ndim != 4:
+            raise ValueError(f"needs 4-D (batch, heads, seq, size) q, k, v, got rank {q.ndim}")
+        op = cls(kwargs.get("scale"), is_causal)
+        return op(q, k, v) if mask is None else op(q, k, v, mask)
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``Attention`` (opset 23 or newer)."""

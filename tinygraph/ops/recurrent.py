@@ -252,10 +252,10 @@ def _from_torch(cls: type[_Recurrent], target: str, args: Sequence[Any]) -> list
         raise ValueError(f"{len(params)} weights for {layers} layer(s) x {dirs} direction(s)")
     hx = list(hx) if isinstance(hx, (list, tuple)) else [hx]
     order = _TORCH_GATES[cls.kind]
-    layout = 1 if batch_first else 0
     extra: dict[str, Any] = {"linear_before_reset": True} if cls is GRU else {}
     states: list[list[Node]] = [[] for _ in range(len(cls.outputs) - 1)]
-    y = x
+    # Time first throughout (ONNX's layout 0: onnxruntime runs no other), whatever torch's batch_first.
+    y = transpose(x, (1, 0, 2)) if batch_first else x
     for layer in range(layers):
         weights = [params[(layer * dirs + d) * per:(layer * dirs + d + 1) * per] for d in range(dirs)]
         operands: dict[str, Any] = {
@@ -264,26 +264,23 @@ def _from_torch(cls: type[_Recurrent], target: str, args: Sequence[Any]) -> list
         if has_biases:
             operands["B"] = stack([concat([_onnx_gates(w[2], order), _onnx_gates(w[3], order)]) for w in weights])
         for name, h in zip(("initial_h", "initial_c"), hx):
-            h = h[layer * dirs:(layer + 1) * dirs]
-            operands[name] = transpose(h, (1, 0, 2)) if batch_first else h
+            operands[name] = h[layer * dirs:(layer + 1) * dirs]
         direction = "bidirectional" if bidirectional else "forward"
-        r = operands["R"]
-        hidden = int(r.shape[2])
-        made = [cls(hidden, direction, layout, out, tuple(operands), **extra)(*operands.values())
+        hidden = int(operands["R"].shape[2])
+        made = [cls(hidden, direction, 0, out, tuple(operands), **extra)(*operands.values())
                 for out in cls.outputs]
-        out = made[0]  # (seq, dirs, batch, H); batch first: (batch, seq, dirs, H)
-        if not batch_first:
-            out = transpose(out, (0, 2, 1, 3))
-        seq = out.shape[1]
+        out = transpose(made[0], (0, 2, 1, 3))  # (seq, dirs, batch, H) -> (seq, batch, dirs, H)
         if dirs == 1:
             y = out[:, :, 0]
-        elif out.shape[0 if batch_first else 1] is None and seq is None:
+        elif out.shape[0] is None and out.shape[1] is None:
             raise ValueError("a bidirectional layer needs the sequence length or the batch size known")
         else:
-            known = [out.shape[0], seq, dirs * hidden]
+            known = [out.shape[0], out.shape[1], dirs * hidden]
             y = reshape(out, [-1 if d is None else d for d in known])
         for kept, state in zip(states, made[1:]):
-            kept.append(transpose(state, (1, 0, 2)) if batch_first else state)
+            kept.append(state)
+    if batch_first:
+        y = transpose(y, (1, 0, 2))
     return [y, *(concat(kept) if len(kept) > 1 else kept[0] for kept in states)]
 
 

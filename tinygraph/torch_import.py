@@ -355,6 +355,7 @@ class _Importer:
             raise TorchImportError(
                 f"{_where(n)}: {n.target} writes into a tensor that another value shares (a view, an input "
                 "or a parameter); tinygraph values are immutable"
+                + (" (the module is in training mode: call module.eval() first?)" if self.module.training else "")
             )
 
     def _checked(self, n: Any, node: Node, val: Any) -> Node:

@@ -18,8 +18,9 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import tinygraph as tg  # noqa: E402
 from torch_models import build  # noqa: E402
+
+import tinygraph as tg  # noqa: E402
 
 BLOCKS = [f"layer{i}/layer{i}.{j}" for i in range(1, 5) for j in range(2)]
 

@@ -130,3 +130,30 @@ def test_training_mode_and_unsupported_configurations_are_refused_by_name():
         tg.from_torch(nn.ConvTranspose2d(1, 2, 3).eval(), torch.randn(2, 1, 5, 5))
     with pytest.raises(tg.TorchImportError, match="adaptive pooling"):
         tg.from_torch(nn.AdaptiveAvgPool2d(2).eval(), torch.randn(2, 1, 5, 5))
+
+
+def test_more_operators_models_use():
+    """expand, chunk, cat, clamp, avg_pool, adaptive pooling to a divisor, select, unsqueeze, index_select."""
+    nn = torch.nn
+    F = nn.functional
+
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 6, 3, padding="same", groups=2)
+            self.pool = nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False, padding=1)
+
+        def forward(self, x):
+            a, b = self.conv(x).chunk(2, dim=1)
+            y = torch.cat([F.adaptive_avg_pool2d(a, 4), self.pool(b)[:, :, :4, :4]], dim=1).clamp(-0.5, None)
+            row = y[:, :, 0].unsqueeze(2).expand(-1, -1, 4, -1)
+            return (y + row).index_select(1, torch.tensor([0, 2, 5]))
+
+    torch.manual_seed(4)
+    model = Mixed().eval()
+    g = tg.from_torch(model, torch.randn(2, 4, 8, 8))
+    data = torch.randn(3, 4, 8, 8)
+    with torch.no_grad():
+        want = model(data).numpy()
+    (got,) = tg.evaluate(g, {g.inputs[0]: data.numpy()})
+    close(got, want)

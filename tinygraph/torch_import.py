@@ -163,7 +163,7 @@ def _unsupported(graph: Any, table: dict[str, type[Any]]) -> dict[str, list[Any]
         name = _target_name(n)
         if n.op == "call_function" and not _computes_value(n) and not isinstance(n.meta.get("val"), tuple):
             continue  # sizes: computed by torch's shape logic, passed on as ints or None
-        if name in _PASSTHROUGH or _functional(name) in table:
+        if _functional(name) in _PASSTHROUGH or _functional(name) in table:
             continue
         missing.setdefault(name, []).append(n)
     return missing
@@ -311,8 +311,8 @@ class _Importer:
         args, kwargs = _bind(n)
         values = [self._value(a, n) for a in args]
         kwvalues = {k: self._value(v, n) for k, v in kwargs.items()}
-        if name in _PASSTHROUGH:
-            if name.endswith("dropout.default") and values[2]:
+        if _functional(name) in _PASSTHROUGH:  # detach_ of a constant, too: the value is unchanged
+            if _functional(name).endswith("dropout.default") and values[2]:
                 raise TorchImportError(f"{_where(n)}: dropout in training mode (call module.eval() first)")
             result: Any = values[0]
         else:

@@ -257,6 +257,18 @@ class Expand(Op):
 
     arity = 2
     onnx_type = "Expand"
+    torch_ops = ("aten.expand.default",)
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``expand(x, size)``: a ``-1`` keeps the size (as a 1 in ONNX's two-way broadcast)."""
+        x, size = args[0], list(args[1])
+        if None in size:
+            node = getattr(size, "node", None)
+            if node is None or -1 in size:
+                raise ValueError(f"expand to {size}: sizes known only at run time are not supported here")
+            return cls()(x, node)
+        return cls()(x, constant(np.array([1 if d == -1 else d for d in size], dtype=np.int64).reshape(len(size))))
 
     def forward(self, a: Any, shape: Any) -> Any:
         """A broadcast copy (read-only views would be shared with later ops)."""

@@ -157,3 +157,22 @@ def test_more_operators_models_use():
         want = model(data).numpy()
     (got,) = tg.evaluate(g, {g.inputs[0]: data.numpy()})
     close(got, want)
+
+
+@pytest.mark.slow
+def test_draw_resnet_example_collapses_each_block(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, os.path.join(root, "examples", "draw_resnet.py"), "--out", str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "resnet18: 174 nodes, 20 convolutions" in proc.stdout
+    svg = (tmp_path / "resnet18_ops.svg").read_text()
+    assert all(f"layer{i}.{j}" in svg for i in range(1, 5) for j in range(2))
+    assert "layer1.0.conv1.weight" not in svg  # inside a collapsed block
+    assert "11,699,112 params in total" in svg

@@ -12,7 +12,7 @@ TORCH       ?= torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test pytest lint diagrams bench dot setup clean
+.PHONY: demo test pytest lint diagrams bench bench-models dot setup clean
 
 demo: setup
 	$(BIN)/python examples/forward_pass.py
@@ -29,9 +29,13 @@ lint: setup
 
 diagrams: setup
 	$(BIN)/python examples/draw_network.py --out docs/images
+	$(BIN)/python examples/draw_resnet.py --out docs/images
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+bench-models: setup
+	$(BIN)/python benchmarks/models.py
 
 setup: $(STAMP) dot
 

@@ -24,7 +24,7 @@ from .errors import GraphError
 from .graph import Graph
 from .node import Node
 from .op import constant, input, parameter
-from .ops import cast
+from .ops import cast, concat, shape
 from .site import scope
 
 __all__ = ["from_torch", "TorchImportError", "torch_op_table"]
@@ -163,7 +163,7 @@ def _unsupported(graph: Any, table: dict[str, type[Any]]) -> dict[str, list[Any]
         name = _target_name(n)
         if n.op == "call_function" and not _computes_value(n) and not isinstance(n.meta.get("val"), tuple):
             continue  # sizes: computed by torch's shape logic, passed on as ints or None
-        if name in _PASSTHROUGH or _functional(name) in table:
+        if _functional(name) in _PASSTHROUGH or _functional(name) in table:
             continue
         missing.setdefault(name, []).append(n)
     return missing
@@ -202,6 +202,7 @@ class _Importer:
         self.env: dict[Any, Any] = {}
         self.placeholders: dict[str, Callable[[], Node]] = {}
         self.modules = _ScopeStack()
+        self.sizes: dict[Any, tuple[Node, int]] = {}  # aten.sym_size calls: (tensor, axis)
 
     def run(self) -> Graph:
         from torch.export.graph_signature import InputKind, OutputKind
@@ -275,7 +276,10 @@ class _Importer:
                 return self.placeholders[arg.name]()
             return self.env[arg]
         if isinstance(arg, (list, tuple)):
-            return type(arg)(self._value(a, user) for a in arg)
+            values = type(arg)(self._value(a, user) for a in arg)
+            if isinstance(arg, list) and None in values and all(isinstance(a, int) or a in self.sizes for a in arg):
+                return self._size_list(arg, list(values))
+            return values
         if isinstance(arg, torch.dtype):
             return _numpy_dtype(arg)
         return arg
@@ -297,14 +301,18 @@ class _Importer:
                 return item
             raise TorchImportError(f"{_where(n)}: cannot index {type(whole).__name__} with {index!r}")
         if not isinstance(val, (torch.Tensor, tuple, list)):
+            if str(n.target) == "aten.sym_size.int":
+                tensor = self._value(n.args[0], n)
+                if isinstance(tensor, Node):
+                    self.sizes[n] = (tensor, int(n.args[1]))
             # A size or other scalar from torch's shape logic: its value if fixed, else None.
             return val if isinstance(val, (int, float, bool)) else None
         name = str(n.target)
         args, kwargs = _bind(n)
         values = [self._value(a, n) for a in args]
         kwvalues = {k: self._value(v, n) for k, v in kwargs.items()}
-        if name in _PASSTHROUGH:
-            if name.endswith("dropout.default") and values[2]:
+        if _functional(name) in _PASSTHROUGH:  # detach_ of a constant, too: the value is unchanged
+            if _functional(name).endswith("dropout.default") and values[2]:
                 raise TorchImportError(f"{_where(n)}: dropout in training mode (call module.eval() first)")
             result: Any = values[0]
         else:
@@ -324,6 +332,18 @@ class _Importer:
             self.env[n.args[0]] = result  # later readers of the mutated tensor see the new value
         return result
 
+    def _size_list(self, arg: list[Any], values: list[Any]) -> list[Any]:
+        """``values`` (``None`` for run-time sizes) with ``.node``: a 1-D int64 node computing the sizes."""
+        parts = []
+        for a, v in zip(arg, values):
+            if v is not None:
+                parts.append(constant(np.array([v], dtype=np.int64)))
+            else:
+                tensor, axis = self.sizes[a]
+                axis = axis % tensor.ndim
+                parts.append(shape(tensor, axis, axis + 1))
+        return _SizeList(values, concat(parts) if len(parts) > 1 else parts[0])
+
     def _check_in_place(self, n: Any) -> None:
         """An in-place call is its functional op if nothing else aliases the tensor it writes."""
         import torch.fx
@@ -335,6 +355,7 @@ class _Importer:
             raise TorchImportError(
                 f"{_where(n)}: {n.target} writes into a tensor that another value shares (a view, an input "
                 "or a parameter); tinygraph values are immutable"
+                + (" (the module is in training mode: call module.eval() first?)" if self.module.training else "")
             )
 
     def _checked(self, n: Any, node: Node, val: Any) -> Node:
@@ -349,6 +370,14 @@ class _Importer:
         if node.dtype != dtype:
             node = cast(node, dtype)
         return node
+
+
+class _SizeList(list):  # type: ignore[type-arg]
+    """A list of sizes, ``None`` for those known only at run time, and ``node``, computing them all."""
+
+    def __init__(self, values: list[Any], node: Node) -> None:
+        super().__init__(values)
+        self.node = node
 
 
 def _bind(n: Any) -> tuple[list[Any], dict[str, Any]]:

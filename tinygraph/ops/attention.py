@@ -13,7 +13,7 @@ keys ``j <= i``. A query that may attend no key gets zeros. The KV cache (``past
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -32,6 +32,7 @@ class Attention(Op):
     kind = "attention"
     fresh_output = True
     onnx_type = "Attention"
+    torch_ops = ("aten.scaled_dot_product_attention.default",)
     dot_style: ClassVar[dict[str, str]] = {"fillcolor": "#efe3f6"}
 
     def __init__(self, scale: float | None = None, is_causal: bool = False, q_num_heads: int | None = None,
@@ -133,11 +134,21 @@ class Attention(Op):
             y = y.transpose(0, 2, 1, 3).reshape(y.shape[0], s, -1)
         return np.ascontiguousarray(y, dtype=dtype)
 
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, *, scale, enable_gqa)``."""
+        q, k, v, mask, dropout_p, is_causal = args
+        if dropout_p:
+            raise ValueError(f"attention dropout ({dropout_p}) is not supported: tinygraph runs inference")
+        if q.ndim != 4:
+            raise ValueError(f"needs 4-D (batch, heads, seq, size) q, k, v, got rank {q.ndim}")
+        op = cls(kwargs.get("scale"), is_causal)
+        return op(q, k, v) if mask is None else op(q, k, v, mask)
+
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``Attention`` (opset 23 or newer)."""
         if ctx.opset < 23:
-            raise ctx.error(node, f"ONNX has Attention from opset 23 (export uses opset {ctx.opset}); "
-                                  "pass opset=23 or newer")
+            return self._decomposed_onnx(ctx, node)
         attrs: dict[str, Any] = {"is_causal": int(self.is_causal)}
         if self.scale is not None:
             attrs["scale"] = self.scale
@@ -151,6 +162,32 @@ class Attention(Op):
             mask = node.inputs[3]
             operands.append(ctx.operand(mask, None if mask.dtype == np.bool_ else q.dtype))
         return str(ctx.emit("Attention", operands, output=ctx.name(node), **attrs))
+
+    def _decomposed_onnx(self, ctx: Any, node: Node) -> str:
+        """Before opset 23: ``Softmax(q k^T * scale) v`` in MatMul and Softmax nodes (4-D, kv heads = q heads)."""
+        q, k = node.inputs[0], node.inputs[1]
+        if q.ndim != 4 or self.softcap or q.shape[3] is None or (q.shape[1] != k.shape[1] or q.shape[1] is None):
+            raise ctx.error(node, f"ONNX has Attention from opset 23 (export uses opset {ctx.opset}); before, only "
+                                  "4-D attention with as many key/value heads as query heads, known head sizes and "
+                                  "no softcap is written as its formula: pass opset=23 or newer")
+        name = ctx.name(node)
+        dtype = q.dtype
+        qs, ks, vs = (ctx.operand(i, dtype) for i in node.inputs[:3])
+        scale = self.scale if self.scale is not None else 1 / math.sqrt(q.shape[3])
+        scores = ctx.emit("MatMul", [qs, ctx.emit("Transpose", [ks], perm=[0, 1, 3, 2])])
+        scores = ctx.emit("Mul", [scores, ctx.constant(np.asarray(scale, dtype=dtype), f"{name}_scale")])
+        if len(node.inputs) > 3:
+            # A row masking every key is zeros in ONNX's Attention, NaN in Softmax: only Attention is exact.
+            raise ctx.error(node, "masked attention is written only as ONNX's Attention: pass opset=23 or newer")
+        if self.is_causal:  # the diagonal is always allowed, so no row is empty
+            s, length = q.shape[2], k.shape[2]
+            if s is None or length is None:
+                raise ctx.error(node, "causal attention before opset 23 needs the sequence lengths known")
+            allowed = np.arange(length)[None, :] <= np.arange(s)[:, None]
+            causal = np.where(allowed, 0, -np.inf).astype(dtype)
+            scores = ctx.emit("Add", [scores, ctx.constant(causal, f"{name}_causal")])
+        weights = ctx.emit("Softmax", [scores], axis=-1)
+        return str(ctx.emit("MatMul", [weights, vs], output=name))
 
     @classmethod
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:

@@ -13,7 +13,7 @@ torch's ``"same"`` and ONNX's ``SAME_UPPER``) or ``"same_lower"`` (the odd pixel
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -194,6 +194,14 @@ def _onnx_pad_attributes(padding: Padding, n: int) -> dict[str, Any]:
     return {"pads": [*starts, *ends]} if any(starts) or any(ends) else {}
 
 
+def _torch_ints(value: Any) -> int | tuple[int, ...]:
+    """A torch size argument (an int or a list, one entry standing for every axis) as this module's form."""
+    if isinstance(value, int):
+        return value
+    values = tuple(int(v) for v in value)
+    return values[0] if len(values) == 1 else values
+
+
 def _spatial_rank(ctx: Any) -> int:
     x = ctx.input(0)
     if x.ndim < 3:
@@ -210,6 +218,8 @@ class Conv(Op):
     kind = "conv"
     fresh_output = True
     onnx_type = "Conv"
+    torch_ops = ("aten.conv1d.default", "aten.conv2d.default", "aten.conv3d.default", "aten.conv1d.padding",
+                 "aten.conv2d.padding", "aten.conv3d.padding", "aten.convolution.default")
     dot_style: ClassVar[dict[str, str]] = {"fillcolor": "#dde8fb"}
 
     def __init__(self, stride: int | Sequence[int] = 1, padding: Padding | Sequence[int] = 0,
@@ -285,6 +295,18 @@ class Conv(Op):
         return {"strides": list(_per_axis(self.stride, n, "stride")),
                 "dilations": list(_per_axis(self.dilation, n, "dilation")), "group": self.groups,
                 "kernel_shape": list(node.inputs[1].shape[2:]), **_onnx_pad_attributes(self.padding, n)}
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``convNd(x, w, b, stride, padding, dilation, groups)`` and ``convolution`` (not transposed)."""
+        if target == "aten.convolution.default":
+            x, w, b, stride, padding, dilation, transposed, _, groups = args
+            if transposed:
+                raise ValueError("transposed convolution is not supported")
+        else:
+            x, w, b, stride, padding, dilation, groups = args
+        return conv(x, w, b, _torch_ints(stride), padding if isinstance(padding, str) else _torch_ints(padding),
+                    _torch_ints(dilation), groups)
 
     @classmethod
     def onnx_config(cls, ctx: Any) -> dict[str, Any]:
@@ -368,6 +390,8 @@ class MaxPool(_Pool):
 
     kind = "max_pool"
     onnx_type = "MaxPool"
+    torch_ops = ("aten.max_pool1d.default", "aten.max_pool2d.default", "aten.max_pool3d.default",
+                 "aten.max_pool2d_with_indices.default")
 
     def _dtype(self, x: Spec) -> np.dtype[Any]:
         if x.dtype.kind not in "iuf":
@@ -389,6 +413,14 @@ class MaxPool(_Pool):
         return self._onnx_common(node)
 
     @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        """``max_poolNd(x, kernel_size, stride, padding, dilation, ceil_mode)``; an empty stride is the kernel's."""
+        x, kernel, stride, padding, dilation, ceil_mode = args
+        y = cls(_torch_ints(kernel), _torch_ints(stride) if stride else None, _torch_ints(padding),
+                _torch_ints(dilation), ceil_mode)(x)
+        return [y, None] if target.endswith("with_indices.default") else y
+
+    @classmethod
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
         """The pooled values; the ``Indices`` output is refused."""
         if len(ctx.node.output) > 1 and ctx.node.output[1]:
@@ -403,6 +435,7 @@ class AvgPool(_Pool):
 
     kind = "avg_pool"
     onnx_type = "AveragePool"
+    torch_ops = ("aten.avg_pool1d.default", "aten.avg_pool2d.default", "aten.avg_pool3d.default")
 
     def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
                  padding: Padding | Sequence[int] = 0, dilation: int | Sequence[int] = 1,
@@ -431,6 +464,15 @@ class AvgPool(_Pool):
         counts = _fold_windows(window.windows(inside, stride, dilation), nd, np.add)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (sums / counts).astype(dtype, copy=False)
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``avg_poolNd(x, kernel_size, stride, padding, ceil_mode, count_include_pad[, divisor_override])``."""
+        x, kernel, stride, padding, ceil_mode, count_include_pad = args[:6]
+        if len(args) > 6 and args[6] is not None:
+            raise ValueError("divisor_override is not supported")
+        return cls(_torch_ints(kernel), _torch_ints(stride) if stride else None, _torch_ints(padding), 1, ceil_mode,
+                   count_include_pad)(x)
 
     def onnx_attributes(self, node: Node) -> dict[str, Any]:
         """Pooling attributes plus ``count_include_pad``; dilations need opset 19."""
@@ -472,7 +514,23 @@ class GlobalAvgPool(_GlobalPool):
 
     kind = "global_avg_pool"
     onnx_type = "GlobalAveragePool"
+    torch_ops = ("aten.adaptive_avg_pool1d.default", "aten.adaptive_avg_pool2d.default",
+                 "aten.adaptive_avg_pool3d.default", "aten._adaptive_avg_pool2d.default")
     reducer = np.mean
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """Output size 1 everywhere: the global mean; sizes dividing the input's: an average pool."""
+        x, size = args
+        size = tuple(size)
+        if all(s == 1 for s in size):
+            return cls()(x)
+        spatial = x.shape[2:]
+        if len(size) != len(spatial) or any(d is None or d % s for d, s in zip(spatial, size)):
+            raise ValueError(f"adaptive pooling of spatial size {format_shape(spatial)} to {size} is supported "
+                             "only when each output size divides the input's (known) size")
+        kernel = tuple(d // s for d, s in zip(spatial, size))
+        return AvgPool(kernel, kernel)(x)
 
 
 class GlobalMaxPool(_GlobalPool):

@@ -9,14 +9,14 @@ size known at build time.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..errors import GraphError, ShapeError
 from ..node import Node
-from ..op import Op
+from ..op import Op, constant
 from ..shapes import MAX_KNOWN_VALUE, Dim, Spec, format_spec, normalize_axes, result_dtype
 from .layout import int_or_ints
 from .shaping import as_int_operand, known_elements
@@ -48,9 +48,16 @@ class Concat(Op):
 
     fresh_output = True
     onnx_type = "Concat"
+    torch_ops = ("aten.cat.default",)
 
     def __init__(self, axis: int = 0) -> None:
         self.axis = int(axis)
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``cat(tensors, dim)``."""
+        tensors, dim = args
+        return cls(dim)(*tensors)
 
     def forward(self, *values: Any) -> Any:
         """``np.concatenate``."""
@@ -159,6 +166,28 @@ class Slice(Op):
     arity = None
     python_operator = "getitem"
     onnx_type = "Slice"
+    torch_ops = ("aten.slice.Tensor", "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default")
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        """``slice(x, dim, start, end, step)`` (Python's rules); ``split``/``chunk`` as one slice per part."""
+        x = args[0]
+        if target == "aten.slice.Tensor":
+            dim, start, end, step = args[1:5]
+            return cls([start], [end], [dim], [step])(x)
+        dim = normalize_axes(args[2], x.ndim)[0]
+        d = x.shape[dim]
+        if target == "aten.split_with_sizes.default":
+            sizes = [int(v) for v in args[1]]
+        else:
+            if d is None:
+                raise ValueError(f"splitting axis {dim} of size known only at run time")
+            step = int(args[1]) if target == "aten.split.Tensor" else -(-d // int(args[1]))
+            sizes = [min(step, d - i) for i in builtins.range(0, d, step)] if step else []
+        if d is not None and sum(sizes) != d:
+            raise ValueError(f"sizes {sizes} don't add up to axis {dim}'s size {d}")
+        bounds = np.cumsum([0, *sizes]).tolist()
+        return [cls([b], [e], [dim])(x) for b, e in zip(bounds, bounds[1:])]
 
     def __init__(self, starts: Sequence[int | None] | None = None, ends: Sequence[int | None] | None = None,
                  axes: Sequence[int] | None = None, steps: Sequence[int] | None = None) -> None:
@@ -380,9 +409,18 @@ class Gather(Op):
 
     arity = 2
     onnx_type = "Gather"
+    torch_ops = ("aten.select.int", "aten.index_select.default")
 
     def __init__(self, axis: int = 0) -> None:
         self.axis = int(axis)
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``select(x, dim, index)`` (a scalar index drops the axis) and ``index_select(x, dim, indices)``."""
+        x, dim, index = args
+        if not isinstance(index, Node):
+            index = constant(np.asarray(index, dtype=np.int64))
+        return cls(dim)(x, index)
 
     def forward(self, a: Any, indices: Any) -> Any:
         """``np.take``."""
@@ -470,6 +508,18 @@ class Squeeze(Op):
 
     arity = None
     onnx_type = "Squeeze"
+    torch_ops = ("aten.squeeze.dim", "aten.squeeze.dims", "aten.squeeze.default")
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``squeeze(x[, dims])``: torch keeps an axis whose size is not 1, so those must be known."""
+        x = args[0]
+        dims = list(builtins.range(x.ndim)) if len(args) == 1 else (
+            [args[1]] if isinstance(args[1], int) else list(args[1]))
+        picked = [d for d in normalize_axes(dims, x.ndim) if x.shape[d] == 1] if x.ndim else []
+        if any(x.shape[d] is None for d in normalize_axes(dims, x.ndim)):
+            raise ValueError(f"squeezing an axis whose size is known only at run time (shape {x.shape})")
+        return cls(picked)(x) if picked else x
 
     def __init__(self, axes: int | Sequence[int] | None = None) -> None:
         if axes is None:
@@ -529,6 +579,12 @@ class Unsqueeze(Op):
 
     arity = None
     onnx_type = "Unsqueeze"
+    torch_ops = ("aten.unsqueeze.default",)
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``unsqueeze(x, dim)``."""
+        return cls([args[1]])(args[0])
 
     def __init__(self, axes: int | Sequence[int] | None = None) -> None:
         if axes is None:

@@ -109,7 +109,8 @@ class Reshape(Op):
     arity = None
     python_operator = "reshape"
     onnx_type = "Reshape"
-    torch_ops = ("aten.view.default", "aten.reshape.default", "aten._unsafe_view.default", "aten.flatten.using_ints")
+    torch_ops = ("aten.view.default", "aten.reshape.default", "aten._unsafe_view.default", "aten.flatten.using_ints",
+                 "aten.unflatten.int")
 
     def __init__(self, shape: int | Sequence[int] | None = None, copy_zeros: bool = False) -> None:
         if shape is None:
@@ -209,6 +210,10 @@ class Reshape(Op):
             merged = dims[start:end + 1]
             size = None if None in merged else math.prod(d for d in merged if d is not None)
             return cls(_torch_target(x.shape, [*dims[:start], size, *dims[end + 1:]]))(x)
+        if target == "aten.unflatten.int":
+            dim = normalize_axes(args[1], x.ndim)[0]
+            dims = list(x.shape)
+            return cls(_torch_target(x.shape, [*dims[:dim], *args[2], *dims[dim + 1:]]))(x)
         return cls(_torch_target(x.shape, list(args[1])))(x)
 
 
@@ -250,6 +255,7 @@ def _numpy_target(ctx: Any, shape: tuple[int | None, ...], target: list[int], al
 
 def _torch_target(shape: tuple[int | None, ...], target: list[int | None]) -> tuple[int, ...]:
     """A torch target size, with ``None`` for each size known only at run time, as a numpy target."""
+    target = [d if d is None or isinstance(d, int) else None for d in target]  # run-time sizes given as nodes
     unknown = [i for i, d in enumerate(target) if d is None]
     out = [-1 if d is None else int(d) for d in target]
     if not unknown or (len(unknown) == 1 and -1 not in target):

@@ -8,7 +8,7 @@ as accurate as its dtype allows.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -77,6 +77,7 @@ class Gelu(_FloatFunction):
 
     torch_module = "GELU"
     onnx_type = "Gelu"
+    torch_ops = ("aten.gelu.default",)
 
     def __init__(self, approximate: str = "none") -> None:
         if approximate not in ("none", "tanh"):
@@ -95,6 +96,11 @@ class Gelu(_FloatFunction):
     def from_torch_module(cls, module: Any) -> Gelu:
         """``torch.nn.GELU(approximate=...)``."""
         return cls(module.approximate)
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``gelu(x, *, approximate)``."""
+        return cls(kwargs.get("approximate", "none"))(args[0])
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``Gelu`` from opset 20; before, its formula in Erf (or Tanh), Mul and Add nodes."""
@@ -626,6 +632,7 @@ class Clip(Op):
     arity = None
     fresh_output = True
     onnx_type = "Clip"
+    torch_ops = ("aten.hardtanh.default", "aten.relu6.default", "aten.clamp.default", "aten.clamp.Tensor")
 
     def __init__(self, has_min: bool = True, has_max: bool = True) -> None:
         self.has_min = bool(has_min)
@@ -666,6 +673,15 @@ class Clip(Op):
         if hi is not None:
             x = ctx.emit("Min", [x, hi], output=ctx.name(node))
         return str(x)
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``hardtanh(x, lo, hi)``, ``relu6(x)``, ``clamp(x, min, max)`` (either bound may be absent)."""
+        x = args[0]
+        lo, hi = (0, 6) if target == "aten.relu6.default" else args[1:3]
+        bounds = [b if isinstance(b, Node) else constant(np.asarray(b, dtype=x.dtype)) for b in (lo, hi)
+                  if b is not None]
+        return cls(lo is not None, hi is not None)(x, *bounds)
 
     @classmethod
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:

@@ -6,7 +6,7 @@ the input's dtype. Channels are axis 1 (NCHW), as in ONNX and torch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -47,6 +47,17 @@ def _per_channel(x: Spec, params: Sequence[Spec], names: Sequence[str]) -> None:
             raise ShapeError(f"{name} must be float, got {spec.dtype}")
 
 
+def _default_affine(weight: Any, bias: Any, like: Node) -> tuple[Any, Any]:
+    """torch's missing affine parameters: ones and zeros, ``like``'s shape and dtype (known sizes)."""
+    if like.shape[0] is None:
+        raise ValueError(f"normalization without affine parameters needs a known size, got {format_shape(like.shape)}")
+    if weight is None:
+        weight = constant(np.ones(like.shape, like.dtype))
+    if bias is None:
+        bias = constant(np.zeros(like.shape, like.dtype))
+    return weight, bias
+
+
 def _channel_shaped(value: Any, ndim: int) -> Any:
     return np.asarray(value).reshape(-1, *(1,) * (ndim - 2))
 
@@ -65,6 +76,7 @@ class BatchNorm(Op):
     arity = 5
     fresh_output = True
     onnx_type = "BatchNormalization"
+    torch_ops = ("aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default")
     dot_style: ClassVar[dict[str, str]] = _STYLE
 
     def __init__(self, epsilon: float = 1e-5) -> None:
@@ -88,6 +100,20 @@ class BatchNorm(Op):
     def onnx_attributes(self, node: Node) -> dict[str, Any]:
         """``epsilon``."""
         return {"epsilon": self.epsilon}
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        """With running statistics (eval mode) only; a missing weight is ones, a missing bias zeros."""
+        if target == "aten.batch_norm.default":
+            x, weight, bias, mean, var, training, _, eps, _ = args
+            if training or mean is None or var is None:
+                raise ValueError("batch statistics (training mode, or no running statistics) are not supported: "
+                                 "call module.eval() first")
+        else:
+            x, weight, bias, mean, var, _, eps = args
+        weight, bias = _default_affine(weight, bias, mean)
+        y = cls(eps)(x, weight, bias, mean, var)
+        return y if target == "aten.batch_norm.default" else [y, None, None]
 
     @classmethod
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
@@ -115,6 +141,7 @@ class LayerNorm(Op):
     kind = "layer_norm"
     fresh_output = True
     onnx_type = "LayerNormalization"
+    torch_ops = ("aten.layer_norm.default",)
     dot_style: ClassVar[dict[str, str]] = _STYLE
 
     def __init__(self, axis: int = -1, epsilon: float = 1e-5, output: str = "Y") -> None:
@@ -165,6 +192,17 @@ class LayerNorm(Op):
         if bias is not None:
             y += _work(bias)
         return y.astype(dtype, copy=False)
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``layer_norm(x, normalized_shape, weight, bias, eps)``: a missing weight is ones."""
+        x, shape, weight, bias, eps = args[:5]
+        if weight is None:
+            if any(d is None for d in x.shape[-len(shape):]):
+                raise ValueError("layer_norm without a weight needs the normalized sizes known")
+            weight = constant(np.ones(tuple(shape), x.dtype))
+        op = cls(-len(shape), eps)
+        return op(x, weight) if bias is None else op(x, weight, bias)
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``LayerNormalization`` (opset 17), this node's value as its output ``Y``, ``Mean`` or ``InvStdDev``."""

@@ -18,7 +18,7 @@ over the whole batch, and the input projections of all steps are one matrix prod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,6 +28,8 @@ from ..errors import ShapeError
 from ..node import Node
 from ..op import Op, as_node
 from ..shapes import Spec, format_shape, result_dtype
+from .indexing import concat, stack
+from .layout import reshape, transpose
 from .normalization import emit_output
 
 __all__ = ["LSTM", "GRU", "RNN", "lstm", "gru", "rnn"]
@@ -226,6 +228,62 @@ class _Recurrent(Op):
         return out
 
 
+#: torch's gate blocks, in the order ONNX wants them: LSTM ``i f g o`` -> ``i o f c``, GRU ``r z n`` -> ``z r h``.
+_TORCH_GATES = {"lstm": (0, 3, 1, 2), "gru": (1, 0, 2)}
+
+
+def _onnx_gates(w: Node, order: Sequence[int]) -> Node:
+    """torch's gate blocks of ``w`` (along axis 0) in ONNX's order."""
+    n = w.shape[0]
+    if n is None:
+        raise ValueError("recurrent weights need known sizes")
+    size = n // len(order)
+    return concat([w[k * size:(k + 1) * size] for k in order])
+
+
+def _from_torch(cls: type[_Recurrent], target: str, args: Sequence[Any]) -> list[Node]:
+    """``aten.lstm.input``/``aten.gru.input``: one ONNX-style node per layer; results (output, h_n[, c_n])."""
+    x, hx, params, has_biases, layers, _, train, bidirectional, batch_first = args
+    if train:
+        raise ValueError("training mode (dropout between layers) is not supported: call module.eval() first")
+    dirs = 2 if bidirectional else 1
+    per = 4 if has_biases else 2
+    if len(params) != per * layers * dirs:
+        raise ValueError(f"{len(params)} weights for {layers} layer(s) x {dirs} direction(s)")
+    hx = list(hx) if isinstance(hx, (list, tuple)) else [hx]
+    order = _TORCH_GATES[cls.kind]
+    extra: dict[str, Any] = {"linear_before_reset": True} if cls is GRU else {}
+    states: list[list[Node]] = [[] for _ in range(len(cls.outputs) - 1)]
+    # Time first throughout (ONNX's layout 0: onnxruntime runs no other), whatever torch's batch_first.
+    y = transpose(x, (1, 0, 2)) if batch_first else x
+    for layer in range(layers):
+        weights = [params[(layer * dirs + d) * per:(layer * dirs + d + 1) * per] for d in range(dirs)]
+        operands: dict[str, Any] = {
+            "X": y, "W": stack([_onnx_gates(w[0], order) for w in weights]),
+            "R": stack([_onnx_gates(w[1], order) for w in weights])}
+        if has_biases:
+            operands["B"] = stack([concat([_onnx_gates(w[2], order), _onnx_gates(w[3], order)]) for w in weights])
+        for name, h in zip(("initial_h", "initial_c"), hx):
+            operands[name] = h[layer * dirs:(layer + 1) * dirs]
+        direction = "bidirectional" if bidirectional else "forward"
+        hidden = int(operands["R"].shape[2])
+        made = [cls(hidden, direction, 0, out, tuple(operands), **extra)(*operands.values())
+                for out in cls.outputs]
+        out = transpose(made[0], (0, 2, 1, 3))  # (seq, dirs, batch, H) -> (seq, batch, dirs, H)
+        if dirs == 1:
+            y = out[:, :, 0]
+        elif out.shape[0] is None and out.shape[1] is None:
+            raise ValueError("a bidirectional layer needs the sequence length or the batch size known")
+        else:
+            known = [out.shape[0], out.shape[1], dirs * hidden]
+            y = reshape(out, [-1 if d is None else d for d in known])
+        for kept, state in zip(states, made[1:]):
+            kept.append(state)
+    if batch_first:
+        y = transpose(y, (1, 0, 2))
+    return [y, *(concat(kept) if len(kept) > 1 else kept[0] for kept in states)]
+
+
 class LSTM(_Recurrent):
     """ONNX's LSTM: gates ``i o f c``, optional peepholes ``P`` (``i o f``), states ``h`` and ``c``."""
 
@@ -235,6 +293,12 @@ class LSTM(_Recurrent):
     optional = ("B", "initial_h", "initial_c", "P")
     activations = ("Sigmoid", "Tanh", "Tanh")
     onnx_type = "LSTM"
+    torch_ops = ("aten.lstm.input",)
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Node]:
+        """torch's LSTM (gates ``i f g o``, separate biases) as ONNX's; results ``(output, h_n, c_n)``."""
+        return _from_torch(cls, target, args)
 
     def _step(self, xw: Any, h: Any, c: Any, r: Any, rb: Any, p: Any) -> tuple[Any, Any]:
         z = xw + h @ r.T + rb
@@ -264,6 +328,12 @@ class GRU(_Recurrent):
     gates = 3
     activations = ("Sigmoid", "Tanh")
     onnx_type = "GRU"
+    torch_ops = ("aten.gru.input",)
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Node]:
+        """torch's GRU (gates ``r z n``, reset after the recurrence) as ONNX's; results ``(output, h_n)``."""
+        return _from_torch(cls, target, args)
 
     def __init__(self, hidden_size: int, direction: str = "forward", layout: int = 0, output: str = "Y",
                  operands: Sequence[str] = ("X", "W", "R"), clip: float | None = None,

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..errors import GraphError, ShapeError
 from ..node import Node
-from ..op import Op
+from ..op import Op, constant
 from ..shapes import MAX_KNOWN_VALUE, Dim, Spec, broadcast_shapes, format_spec
 
 __all__ = [
@@ -150,6 +150,32 @@ class ConstantOfShape(Op):
     fresh_output = True
     onnx_type = "ConstantOfShape"
     onnx_own_result_dtype = True
+    torch_ops = ("aten.zeros.default", "aten.ones.default", "aten.full.default", "aten.new_zeros.default",
+                 "aten.new_ones.default", "aten.new_full.default")
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``zeros``/``ones``/``full(size, [value])`` and their ``new_`` forms (the dtype: torch's default's).
+
+        Sizes known only at run time need the size list's ``node`` (a 1-D int64 node computing it),
+        which ``tg.from_torch`` attaches when they are sizes of tensors (an input's batch size).
+        """
+        name = target.split(".")[1]
+        size = args[1] if name.startswith("new_") else args[0]
+        value = {"zeros": 0, "ones": 1}.get(name.removeprefix("new_"))
+        if value is None:
+            value = args[2] if name.startswith("new_") else args[1]
+        dtype = kwargs.get("dtype")
+        if dtype is None:
+            dtype = args[0].dtype if name.startswith("new_") else np.float32
+        if all(p is not None for p in size):
+            shape: Any = constant(np.array([int(p) for p in size], dtype=np.int64).reshape(len(size)))
+        else:
+            shape = getattr(size, "node", None)
+            if shape is None:
+                raise ValueError(f"{name} of size {list(size)}: tinygraph can't compute the sizes known only at "
+                                 "run time")
+        return cls(value, dtype)(shape)
 
     def __init__(self, value: float | int | bool = 0.0, dtype: Any = "float64") -> None:
         self.dtype = np.dtype(dtype).name
@@ -230,6 +256,18 @@ class Expand(Op):
 
     arity = 2
     onnx_type = "Expand"
+    torch_ops = ("aten.expand.default",)
+
+    @classmethod
+    def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
+        """``expand(x, size)``: a ``-1`` keeps the size (as a 1 in ONNX's two-way broadcast)."""
+        x, size = args[0], list(args[1])
+        if None in size:
+            node = getattr(size, "node", None)
+            if node is None or -1 in size:
+                raise ValueError(f"expand to {size}: sizes known only at run time are not supported here")
+            return cls()(x, node)
+        return cls()(x, constant(np.array([1 if d == -1 else d for d in size], dtype=np.int64).reshape(len(size))))
 
     def forward(self, a: Any, shape: Any) -> Any:
         """A broadcast copy (read-only views would be shared with later ops)."""

@@ -195,7 +195,7 @@ def test_100k_node_chain_compiled_equals_evaluate():
     assert np.array_equal(f(feeds), tg.evaluate(v, {x: feeds}))
 
 
-def test_cached_bias_tiles_follow_parameter_values_and_batch_sizes():
+def test_compiled_graphs_follow_parameter_values_and_batch_sizes():
     rng = np.random.default_rng(5)
     net, x, y = textbook_network(rng)
     f = tg.compile(y)

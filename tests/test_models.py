@@ -176,3 +176,21 @@ def test_draw_resnet_example_collapses_each_block(tmp_path):
     assert all(f"layer{i}.{j}" in svg for i in range(1, 5) for j in range(2))
     assert "layer1.0.conv1.weight" not in svg  # inside a collapsed block
     assert "11,699,112 params in total" in svg
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mnist_cnn", "residual_mlp"])
+def test_torchs_default_exporter(name):
+    # torch.onnx.export's default (dynamo) exporter, which needs onnxscript: the model it writes,
+    # batch dimension free, loads and matches at another batch size.
+    pytest.importorskip("onnxscript")
+    model, example, data, want = reference(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(model, (example,), dynamo=True, verbose=False,
+                                    dynamic_shapes=({0: torch.export.Dim("batch")},))
+    g = tg.onnx.load(program.model_proto.SerializeToString())
+    (x,) = g.inputs
+    assert x.shape[0] is None
+    (got,) = tg.evaluate(g, {x: data})
+    close(got, want)

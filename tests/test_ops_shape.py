@@ -415,3 +415,12 @@ def test_torch_export_with_batch_size_arithmetic_loads_without_constants():
         got = tg.evaluate(g, {"x": x.numpy()})[0]
         assert got.shape == (batch, 6)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_node_max_and_min_methods_reduce_like_numpy():
+    x = tg.input("x", shape=(None, 3))
+    v = np.array([[1.0, -2.0, 5.0], [4.0, 0.5, -1.0]])
+    np.testing.assert_array_equal(tg.evaluate(x.max(), {x: v}), v.max())
+    np.testing.assert_array_equal(tg.evaluate(x.max(axis=1), {x: v}), v.max(axis=1))
+    np.testing.assert_array_equal(tg.evaluate(x.min(0, keepdims=True), {x: v}), v.min(0, keepdims=True))
+    assert x.max(axis=1).shape == (None,) and x.min(axis=0, keepdims=True).shape == (1, 3)

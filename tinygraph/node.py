@@ -227,6 +227,14 @@ class Node:
         """``np.mean`` over ``axis``."""
         return _method("mean", self, axis, keepdims)
 
+    def max(self, axis: Any = None, keepdims: bool = False) -> Node:
+        """``np.max`` over ``axis``."""
+        return _method("max", self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Node:
+        """``np.min`` over ``axis``."""
+        return _method("min", self, axis, keepdims)
+
     def reshape(self, *shape: Any) -> Node:
         """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; a 1-D integer node is a run-time target."""
         return _method("reshape", self, *shape)

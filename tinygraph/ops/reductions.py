@@ -198,6 +198,7 @@ class ReduceMax(_Reduction):
     """``np.max(a, axis, keepdims=...)``; an empty reduction gives the dtype's lowest value (-inf)."""
 
     kind = "reduce_max"
+    python_operator = "max"
     reducer = staticmethod(_extreme(np.max, "low"))
     onnx_type = "ReduceMax"
     onnx_axes_input_since = 18
@@ -207,6 +208,7 @@ class ReduceMin(_Reduction):
     """``np.min(a, axis, keepdims=...)``; an empty reduction gives the dtype's highest value (inf)."""
 
     kind = "reduce_min"
+    python_operator = "min"
     reducer = staticmethod(_extreme(np.min, "high"))
     onnx_type = "ReduceMin"
     onnx_axes_input_since = 18

@@ -295,3 +295,29 @@ def test_onnx_model_with_bad_external_data_is_an_import_error(tmp_path):
     onnx.save(helper.make_model(graph), path)
     with pytest.raises(tg.GraphError, match="external data"):
         tg.onnx.load(path)
+
+
+def test_a_nodes_later_outputs_keep_their_own_onnx_types():
+    # Only the first output takes the first operand's type: LayerNormalization's statistics
+    # of a float16 input are float32 (stash_type=1), as ONNX specifies.
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("LayerNormalization", ["x", "s", "b"], ["y", "mean", "inv"], axis=-1)
+    graph = helper.make_graph(
+        [node], "ln",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT16, shape) for n, shape in
+         (("x", [2, 4]), ("s", [4]), ("b", [4]))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT16, [2, 4]),
+         helper.make_tensor_value_info("mean", TensorProto.FLOAT, [2, 1]),
+         helper.make_tensor_value_info("inv", TensorProto.FLOAT, [2, 1])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    g = tg.onnx.load(model)
+    x = np.array([[1, 2, 3, 4], [0.5, -1, 2, 8]], dtype=np.float16)
+    y, mean, inv = tg.evaluate(g, {"x": x, "s": np.ones(4, np.float16), "b": np.zeros(4, np.float16)})
+    assert (y.dtype, mean.dtype, inv.dtype) == (np.float16, np.float32, np.float32)
+    x32 = x.astype(np.float32)
+    np.testing.assert_allclose(mean[:, 0], x32.mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(inv[:, 0], 1 / np.sqrt(x32.var(axis=1) + 1e-5), rtol=1e-5)
+    assert onnx is not None

@@ -412,12 +412,14 @@ class _Loader:
         proto = ctx.node
         results = list(self.importers[proto.op_type](ctx))
         onnx_dtype = _onnx_result_dtype(ctx)
-        for out_name, node in zip(proto.output, results):
+        for k, (out_name, node) in enumerate(zip(proto.output, results)):
             if out_name == "" or node is None:
                 continue
             if out_name in self.env:
                 raise ctx.error(f"tensor {out_name!r} is defined twice (ONNX graphs assign each name once)")
-            if onnx_dtype is not None and node.dtype != onnx_dtype:
+            # Only the first output is typed by the first operand: the others (LayerNormalization's
+            # float32 statistics, Dropout's bool mask) have types of their own, which the op gives.
+            if k == 0 and onnx_dtype is not None and node.dtype != onnx_dtype:
                 if node not in self.defined:  # made by this importer, not an operand passed through
                     node.name = f"{out_name}_{node.op.kind}"
                 node = ops.cast(node, onnx_dtype, name=out_name)

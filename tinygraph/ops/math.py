@@ -138,24 +138,20 @@ class Erf(_FloatFunction):
         return _erf(x)
 
 
-class LeakyReLU(_FloatFunction):
-    """``x`` where positive, else ``alpha * x``."""
+class _AlphaFunction(_FloatFunction):
+    """A float function with one ``alpha`` setting, an ONNX attribute and a torch module argument."""
 
-    kind = "leaky_relu"
-    torch_module = "LeakyReLU"
-    onnx_type = "LeakyRelu"
+    #: ONNX's default ``alpha``, and the torch module's attribute holding it.
+    onnx_alpha_default: ClassVar[float]
+    torch_alpha: ClassVar[str] = "alpha"
 
-    def __init__(self, alpha: float = 0.01) -> None:
+    def __init__(self, alpha: float) -> None:
         self.alpha = float(alpha)
 
-    def compute(self, x: Any) -> Any:
-        """``np.where(x >= 0, x, alpha * x)``."""
-        return np.where(x >= 0, x, x * self._typed(x, self.alpha))
-
     @classmethod
-    def from_torch_module(cls, module: Any) -> LeakyReLU:
-        """``torch.nn.LeakyReLU(negative_slope)``."""
-        return cls(module.negative_slope)
+    def from_torch_module(cls, module: Any) -> _AlphaFunction:
+        """The torch module's ``alpha`` (``negative_slope`` for ``LeakyReLU``)."""
+        return cls(getattr(module, cls.torch_alpha))
 
     def onnx_attributes(self, node: Node) -> dict[str, Any]:
         """``alpha``."""
@@ -163,8 +159,26 @@ class LeakyReLU(_FloatFunction):
 
     @classmethod
     def onnx_config(cls, ctx: Any) -> dict[str, Any]:
-        """``alpha`` (default 0.01)."""
-        return {"alpha": ctx.float_attr("alpha", 0.01)}
+        """``alpha``, ONNX's default when absent."""
+        return {"alpha": ctx.float_attr("alpha", cls.onnx_alpha_default)}
+
+
+class LeakyReLU(_AlphaFunction):
+    """``x`` where positive, else ``alpha * x``."""
+
+    kind = "leaky_relu"
+    torch_module = "LeakyReLU"
+    onnx_type = "LeakyRelu"
+
+    onnx_alpha_default = 0.01
+    torch_alpha = "negative_slope"
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        super().__init__(alpha)
+
+    def compute(self, x: Any) -> Any:
+        """``np.where(x >= 0, x, alpha * x)``."""
+        return np.where(x >= 0, x, x * self._typed(x, self.alpha))
 
 
 class HardSigmoid(_FloatFunction):
@@ -209,32 +223,20 @@ class HardSwish(_FloatFunction):
         return x * np.clip(x * self._typed(x, 1 / 6) + self._typed(x, 0.5), 0, 1)
 
 
-class Elu(_FloatFunction):
+class Elu(_AlphaFunction):
     """``x`` where positive, else ``alpha * (exp(x) - 1)``."""
 
     torch_module = "ELU"
     onnx_type = "Elu"
 
+    onnx_alpha_default = 1.0
+
     def __init__(self, alpha: float = 1.0) -> None:
-        self.alpha = float(alpha)
+        super().__init__(alpha)
 
     def compute(self, x: Any) -> Any:
         """``np.where(x > 0, x, alpha * expm1(x))``."""
         return np.where(x > 0, x, self._typed(x, self.alpha) * np.expm1(np.minimum(x, 0)))
-
-    @classmethod
-    def from_torch_module(cls, module: Any) -> Elu:
-        """``torch.nn.ELU(alpha)``."""
-        return cls(module.alpha)
-
-    def onnx_attributes(self, node: Node) -> dict[str, Any]:
-        """``alpha``."""
-        return {"alpha": self.alpha}
-
-    @classmethod
-    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
-        """``alpha`` (1.0)."""
-        return {"alpha": ctx.float_attr("alpha", 1.0)}
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -267,35 +269,23 @@ class Selu(_FloatFunction):
                 "gamma": ctx.float_attr("gamma", 1.05070102214813232421875)}
 
 
-class Celu(_FloatFunction):
+class Celu(_AlphaFunction):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
 
     torch_module = "CELU"
     onnx_type = "Celu"
 
+    onnx_alpha_default = 1.0
+
     def __init__(self, alpha: float = 1.0) -> None:
         if alpha == 0:
             raise ValueError("Celu: alpha must not be 0")
-        self.alpha = float(alpha)
+        super().__init__(alpha)
 
     def compute(self, x: Any) -> Any:
         """The formula, with ``expm1``."""
         alpha = self._typed(x, self.alpha)
         return np.maximum(x, 0) + np.minimum(0, alpha * np.expm1(np.minimum(x, 0) / alpha))
-
-    @classmethod
-    def from_torch_module(cls, module: Any) -> Celu:
-        """``torch.nn.CELU(alpha)``."""
-        return cls(module.alpha)
-
-    def onnx_attributes(self, node: Node) -> dict[str, Any]:
-        """``alpha``."""
-        return {"alpha": self.alpha}
-
-    @classmethod
-    def onnx_config(cls, ctx: Any) -> dict[str, Any]:
-        """``alpha`` (1.0)."""
-        return {"alpha": ctx.float_attr("alpha", 1.0)}
 
 
 class Softsign(_FloatFunction):

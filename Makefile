@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q --extra-index-url $(TORCH_INDEX) --timeout 10 --retries 1 "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[dev,torch,onnx,jax,numba,bench]"
+	$(BIN)/python -m pip install -q -e ".[dev,torch,onnx,jax,numba,bench,arrays,dask]"
 	@$(BIN)/python -c "import torch; torch.version.cuda and print('note: this is the CUDA build of torch: $(TORCH_INDEX) was unreachable')"
 	touch $(STAMP)
 

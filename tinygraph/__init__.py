@@ -10,6 +10,7 @@
 
 from . import backends, diagrams, nn, onnx, ops, zoo
 from ._version import __version__
+from .arrays import ArrayFallbackWarning, array_namespace
 from .backends import compile
 from .diagrams.export import render, to_dot
 from .errors import ExecutionError, FeedError, FormatError, GraphError, GraphvizNotFoundError, ShapeError
@@ -26,7 +27,7 @@ from .site import Site, scope
 from .torch_import import TorchImportError, from_torch
 
 __all__ = [
-    "__version__", "backends", "nn", "onnx", "ops", "zoo", "diagrams",
+    "__version__", "array_namespace", "ArrayFallbackWarning", "backends", "nn", "onnx", "ops", "zoo", "diagrams",
     "GraphError", "ShapeError", "FeedError", "ExecutionError", "FormatError", "GraphvizNotFoundError",
     "save", "load", "dumps", "loads", "register_op", "to_dot", "render",
     "Executor", "Plan", "evaluate", "trace", "compile", "CompiledGraph", "profile", "Profile",

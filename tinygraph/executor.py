@@ -21,12 +21,13 @@ from typing import Any, Union
 import numpy as np
 
 from ._gc import gc_paused
+from .arrays import NUMPY, ArrayLibrary, common_library, leaf_value
 from .errors import ExecutionError
-from .feeds import Feeds, format_spec_of, read_only, resolve_feeds
+from .feeds import Feeds, feeds_library, format_spec_of, read_only, resolve_feeds
 from .graph import Graph, Outputs
 from .node import Node
 from .op import Input
-from .plan import Plan, plan_for, run_graph
+from .plan import LibraryRun, Plan, forward_on, plan_for, run_graph
 from .text import printable
 
 __all__ = ["Executor", "Plan", "evaluate", "trace", "execute", "bind_feeds"]
@@ -45,6 +46,10 @@ class Executor:
 
     def step(self, node: Node, input_values: list[Any]) -> Any:
         """Compute one node from its inputs' values (an input node's: ``[fed array]``): ``op.forward``."""
+        if input_values and type(input_values[0]) is not np.ndarray:
+            library = common_library(input_values)
+            if library is not NUMPY:
+                return forward_on(node, library)(*input_values)
         return node.op.forward(*input_values)
 
     def run(
@@ -66,26 +71,30 @@ class Executor:
             values = self.run([outputs[k] for k in keys], feeds, observers=observers, trace=trace)
             return dict(zip(keys, values))
         plan = self.plan(outputs)
-        env = bind_feeds(plan, feeds)
+        env, library = bind_feeds(plan, feeds)
         observers = tuple(observers)
         if trace is None and not observers and type(self).step is _DEFAULT_STEP:
-            execute(plan, env)
+            execute(plan, env, library=library)
         else:
-            self._run_stepwise(plan, env, observers, trace)
-        return collect_results(env, plan, type(outputs) is Node)
+            self._run_stepwise(plan, env, observers, trace, library)
+        return collect_results(env, plan, type(outputs) is Node, library)
 
     def _run_stepwise(self, plan: Plan, env: list[Any], observers: tuple[Observer, ...],
-                      trace: MutableMapping[Node, Any] | None) -> None:
+                      trace: MutableMapping[Node, Any] | None, library: ArrayLibrary = NUMPY) -> None:
         # Every node through self.step and the observers; no buffer is reused, since a
         # subclass or an observer may hold on to any value it saw.
         keep_all = trace is not None
         slot = plan.slot
+        if library is not NUMPY:
+            plan.on(library)  # refuses, before anything runs, an op that computes with numpy only
         for k, node in enumerate(plan.nodes):
             # Like torch.fx's placeholders, inputs go through step too, so that a subclass sees
             # every node: the fed array is the input node's one input value.
             args = [env[k]] if isinstance(node.op, Input) else [env[slot[i]] for i in node.inputs]
             try:
                 value = self.step(node, args)
+                if library is not NUMPY and not args and value is getattr(node.op, "value", None):
+                    value = leaf_value(node.op, library)
             except Exception as e:
                 raise execution_error(plan, node, args, e) from e
             env[k] = value
@@ -101,8 +110,11 @@ class Executor:
 _DEFAULT_STEP = Executor.step
 
 
-def collect_results(env: list[Any], plan: Plan, single: bool) -> Any:
+def collect_results(env: list[Any], plan: Plan, single: bool, library: ArrayLibrary = NUMPY) -> Any:
     """The outputs' values from a finished run's slots: one array, or a list of them."""
+    if library is not NUMPY:
+        values = [v if library_is(v, library) else library.asarray(v) for v in (env[k] for k in plan.output_slots)]
+        return values[0] if single else values
     ndarray = np.ndarray
     if single:
         value = env[plan.output_slots[0]]
@@ -119,8 +131,16 @@ GC_PAUSE_STEPS = 2000
 StepCall = Callable[[Callable[..., Any], Any], Any]
 
 
-def execute(plan: Plan, env: list[Any], call: StepCall | None = None) -> None:
+def library_is(value: Any, library: ArrayLibrary) -> bool:
+    """Whether ``value`` is an array of ``library`` (not a scalar, not a numpy array)."""
+    return not isinstance(value, (np.ndarray, np.generic, int, float, complex, bool)) and hasattr(value, "shape")
+
+
+def execute(plan: Plan, env: list[Any], call: StepCall | None = None, library: ArrayLibrary = NUMPY) -> None:
     """Run ``plan``'s steps on ``env`` (one value per slot, inputs filled), applying its memory plan."""
+    if library is not NUMPY:
+        _execute_on(plan, plan.on(library), env, library, call)
+        return
     if len(plan.steps) >= GC_PAUSE_STEPS:
         with gc_paused():
             _execute(plan, env, call)
@@ -150,14 +170,51 @@ def _execute(plan: Plan, env: list[Any], call: StepCall | None) -> None:
         raise execution_error(plan, node, [env[plan.slot[i]] for i in node.inputs], e) from e
 
 
-def bind_feeds(plan: Plan, feeds: Feeds | None) -> list[Any]:
-    """A fresh slot list for one run of ``plan``, with the checked feeds in the inputs' slots."""
+def _execute_on(plan: Plan, run: LibraryRun, env: list[Any], library: ArrayLibrary, call: StepCall | None) -> None:
+    # The loop of _execute for another array library: its leaves' copies, no memory plan, and
+    # each result's dtype checked, since each library has its own promotion rules.
+    step: Any = None
+    for k, op in plan.loads:
+        try:
+            env[k] = leaf_value(op, library)
+        except TypeError as e:
+            node = plan.nodes[k]
+            raise ExecutionError(
+                f"{printable(run_graph(plan).name_of(node))} ({node.dtype}) cannot move to {library.name}: {e}\n"
+                f"  node created at {node.site.describe()}"
+            ) from None
+    try:
+        for step, want in zip(run.steps, run.dtypes):
+            fn, get, out, dead, _ = step
+            value = fn(*get(env)) if call is None else call(fn, get(env))
+            if getattr(value, "dtype", None) != want:
+                value = _library_result(value, want, library, step[4])
+            env[out] = value
+            for d in dead:
+                env[d] = None
+    except Exception as e:
+        node = step[4]
+        raise execution_error(plan, node, [env[plan.slot[i]] for i in node.inputs], e) from e
+
+
+def _library_result(value: Any, want: Any, library: ArrayLibrary, node: Node) -> Any:
+    if isinstance(value, (np.ndarray, np.generic, int, float, complex, bool)):
+        return library.xp.asarray(library.asarray(value), dtype=want)  # a forward returning a scalar
+    raise TypeError(
+        f"{type(node.op).__name__}.forward returned {library.name} {getattr(value, 'dtype', type(value).__name__)}; "
+        f"the graph computes {node.dtype} here: the op does not follow numpy's dtype rules on {library.name}"
+    )
+
+
+def bind_feeds(plan: Plan, feeds: Feeds | None) -> tuple[list[Any], ArrayLibrary]:
+    """A fresh slot list for one run of ``plan``, with the checked feeds in the inputs' slots; their library."""
     env: list[Any] = [None] * len(plan.nodes)
     keys = plan.feed_keys
+    ndarray = np.ndarray
     if type(feeds) is dict and len(feeds) == len(plan.input_slots):
         for key, value in feeds.items():
             entry = keys.get(key) if type(key) is str or type(key) is Node else None
-            if entry is None:
+            if entry is None or type(value) is not ndarray:
                 break
             k, check = entry
             env[k] = check(value)
@@ -166,11 +223,14 @@ def bind_feeds(plan: Plan, feeds: Feeds | None) -> list[Any]:
                 if env[k] is None:
                     break  # an input fed twice (by node and by name), another one missing
             else:
-                return env
+                return env, NUMPY
         env = [None] * len(plan.nodes)
-    for node, value in resolve_feeds(plan.graph, feeds).items():
-        env[plan.slot[node]] = read_only(value) if plan.protect_feeds else value
-    return env
+    resolved = resolve_feeds(plan.graph, feeds)
+    library = feeds_library(resolved.values())
+    protect = plan.protect_feeds and library is NUMPY
+    for node, value in resolved.items():
+        env[plan.slot[node]] = read_only(value) if protect else value
+    return env, library
 
 
 def evaluate(
@@ -185,9 +245,9 @@ def evaluate(
         # Executor.run's fast path, without its extra call: this is the per-call overhead of
         # every small network.
         plan = plan_for(outputs)
-        env = bind_feeds(plan, feeds)
-        execute(plan, env)
-        return collect_results(env, plan, type(outputs) is Node)
+        env, library = bind_feeds(plan, feeds)
+        execute(plan, env, library=library)
+        return collect_results(env, plan, type(outputs) is Node, library)
     return _EXECUTOR.run(outputs, feeds, observers=observers, trace=trace)
 
 
@@ -205,6 +265,9 @@ def trace(outputs: Outputs, feeds: Feeds | None = None) -> dict[Node, Any]:
 def _describe_value(value: Any) -> str:
     if isinstance(value, np.ndarray) or np.isscalar(value):
         return format_spec_of(np.asarray(value))
+    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if shape is not None and dtype is not None:
+        return f"<{type(value).__module__.split('.')[0]} {dtype} {tuple(shape)}>"
     return f"<{type(value).__name__}>"
 
 

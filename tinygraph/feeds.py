@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import NUMPY, ArrayLibrary, common_library, library_of
 from .errors import FeedError, GraphError, article
 from .graph import Graph
 from .node import Node
@@ -74,6 +75,7 @@ def resolve_feeds(graph: Graph, feeds: Feeds | None) -> dict[Node, Any]:
     if not isinstance(feeds, Mapping):
         raise FeedError(f"feeds must be a mapping of input nodes or names to arrays, got {type(feeds).__name__}")
     resolved: dict[Node, Any] = {}
+    originals: dict[Node, Any] = {}
     for key, value in feeds.items():
         if isinstance(key, str):
             try:
@@ -94,6 +96,7 @@ def resolve_feeds(graph: Graph, feeds: Feeds | None) -> dict[Node, Any]:
         if node in resolved:
             raise FeedError(f"input {graph.name_of(node)!r} is fed twice (by node and by name)")
         resolved[node] = check_feed(node, graph.name_of(node), value)
+        originals[node] = value
     missing = [graph.name_of(n) for n in graph.inputs if n not in resolved]
     if missing:
         wanted = ", ".join(
@@ -101,7 +104,38 @@ def resolve_feeds(graph: Graph, feeds: Feeds | None) -> dict[Node, Any]:
             for n in graph.inputs if n not in resolved
         )
         raise FeedError(f"missing feed for input(s) {', '.join(map(repr, missing))}; expected {wanted}")
+    return _one_library(graph, resolved, originals)
+
+
+def _one_library(graph: Graph, resolved: dict[Node, Any], originals: dict[Node, Any]) -> dict[Node, Any]:
+    # One run computes with one array library on one device. Lists and scalars take the arrays'
+    # library; two libraries (or devices) would make every op guess where to compute.
+    first: tuple[Node, ArrayLibrary] | None = None
+    for node, value in originals.items():
+        lib = library_of(value) if not isinstance(value, np.ndarray) else NUMPY
+        if lib is None:
+            continue
+        if first is None:
+            first = (node, lib)
+        elif lib is not first[1]:
+            other, was = first
+            raise FeedError(
+                f"inputs {printable(graph.name_of(other))!r} and {printable(graph.name_of(node))!r} are fed arrays "
+                f"of two libraries ({was.name} on {was.device}, {lib.name} on {lib.device}): one run computes "
+                f"with one array library on one device; convert one of them (docs/scale.md)"
+            )
+    if first is None or first[1] is NUMPY:
+        return resolved
+    library = first[1]
+    for node, value in resolved.items():
+        if isinstance(value, np.ndarray):  # a list or scalar, converted by check_feed
+            resolved[node] = library.asarray(value)
     return resolved
+
+
+def feeds_library(values: Any) -> ArrayLibrary:
+    """The array library of checked feeds (``resolve_feeds`` made them one): numpy if there are none."""
+    return common_library(values)
 
 
 def check_feed(node: Node, name: str, value: Any) -> Any:
@@ -115,6 +149,13 @@ def check_feed(node: Node, name: str, value: Any) -> Any:
             f"input {name!r} was fed a masked array: tinygraph computes on plain arrays, and a mask would be "
             f"kept by some ops and dropped by others; fill it (value.filled(...)) or pass value.data {declared}"
         )
+    if not isinstance(value, np.ndarray):
+        try:
+            library = library_of(value)
+        except TypeError as e:
+            raise FeedError(f"input {name!r} was fed a {type(value).__name__}: {e} {declared}") from None
+        if library is not None and library is not NUMPY:
+            return _check_library_feed(node, name, value, library, expected, declared)
     if isinstance(value, np.ndarray):
         # Subclasses (np.matrix, memmap...) are computed on as the plain arrays they view, so that
         # every op and every way of running gives the same kind of result.
@@ -153,6 +194,46 @@ def check_feed(node: Node, name: str, value: Any) -> Any:
             f"{declared}"
         )
     return arr
+
+
+def _check_library_feed(node: Node, name: str, value: Any, library: ArrayLibrary, expected: str,
+                        declared: str) -> Any:
+    # An array of another library (torch, CuPy...) stays in it, on its device: the same rules
+    # as for numpy arrays, checked with that library's functions.
+    spec = node.spec
+    try:
+        dtype = library.numpy_dtype(value.dtype)
+    except TypeError as e:
+        raise FeedError(f"input {name!r} expects {expected} ({spec.dtype}); {e} {declared}") from None
+    shape = tuple(value.shape)
+    if dtype.kind != spec.dtype.kind:
+        raise FeedError(
+            f"input {name!r} expects {expected} ({spec.dtype}); got a {library.name} array of dtype {value.dtype} "
+            f"and shape {shape}: convert it to {spec.dtype} {declared}"
+        )
+    if not fits(spec, shape):
+        raise FeedError(
+            f"input {name!r} expects {expected} (rank {spec.ndim}); got a {library.name} array of shape {shape} "
+            f"{declared}"
+        )
+    if dtype == spec.dtype:
+        return value
+    xp = library.xp
+    try:
+        converted = xp.astype(value, library.dtype(spec.dtype))
+    except TypeError as e:
+        raise FeedError(f"input {name!r} expects {expected} ({spec.dtype}); {e} {declared}") from None
+    if not np.can_cast(dtype, spec.dtype, casting="safe"):
+        if spec.dtype.kind in "iu":
+            changed = not bool(xp.all(xp.astype(converted, value.dtype) == value))
+        else:
+            changed = bool(xp.any(xp.isinf(converted) & ~xp.isinf(value)))
+        if changed:
+            raise FeedError(
+                f"input {name!r} expects {expected} ({spec.dtype}); the {dtype} values fed do not fit in "
+                f"{spec.dtype} (out of range) {declared}"
+            )
+    return converted
 
 
 def _convert(arr: np.ndarray[Any, Any], dtype: np.dtype[Any], name: str, expected: str,

@@ -412,6 +412,15 @@ class Op:
     #: paths call it directly, passing ``out`` when the op also declares ``forward_into``.
     ufunc: ClassVar[Any] = None
 
+    # --- array libraries (optional; trusted only from the class defining forward) ---------------
+    #: The array libraries ``forward`` computes with (docs/scale.md). ``"numpy"`` (the default):
+    #: it calls numpy directly, so other libraries' arrays are refused with an error naming the op.
+    #: ``"any"``: it computes through ``xp = tg.array_namespace(*values)`` and the array API
+    #: standard, so torch, CuPy... arrays stay where they are. ``"via-numpy"``: numpy only, but on
+    #: another library the operands are copied to numpy and the result back, with a one-time
+    #: ``tg.ArrayFallbackWarning`` naming the op.
+    arrays: ClassVar[str] = "numpy"
+
     def kernel(self, node: Node) -> Any:
         """The ufunc the fast paths may call for ``node`` instead of ``forward``, or ``None``."""
         return type(self).ufunc

@@ -28,6 +28,7 @@ class Input(Op):
 
     kind = "input"
     arity = 0
+    arrays = "any"
 
     def __init__(self, shape: Sequence[Dim], dtype: Any = np.float64) -> None:
         spec = make_spec(shape, dtype)

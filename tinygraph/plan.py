@@ -18,11 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ._gc import gc_paused
+from .arrays import ArrayLibrary, via_numpy
+from .errors import ExecutionError
 from .feeds import FeedCheck, fast_check, read_only
 from .graph import Graph, Outputs, as_output_list, topological_order
 from .node import Node, Op, declared_with_forward, fast_kernel
 from .op import Constant, Input, Parameter
 from .shapes import Spec
+from .text import printable
 
 # How many different output tuples one node keeps plans for (evaluate(y), evaluate([y, h]), ...).
 _MAX_PLANS_PER_NODE = 8
@@ -132,6 +135,65 @@ def _guarded_ufunc(ufunc: Any, donor: int) -> Callable[..., Any]:
     return step
 
 
+def forward_on(node: Node, library: ArrayLibrary, graph: Graph | None = None) -> Callable[..., Any]:
+    """What computes ``node`` on ``library``'s arrays, as its op declares in ``Op.arrays``.
+
+    ``"any"``: ``forward`` itself; ``"via-numpy"``: ``forward`` on numpy copies, with a warning;
+    a plain numpy op: an ``ExecutionError`` naming the op and saying how to write it for any library.
+    """
+    op = node.op
+    cls = type(op)
+    mode = cls.arrays if declared_with_forward(cls, "arrays") else "numpy"
+    if mode == "any":
+        return op.forward
+    if mode == "via-numpy":
+        forward = op.forward
+        what = f"{cls.__name__} ({cls.__module__})"
+
+        def through_numpy(*values: Any) -> Any:
+            return via_numpy(what, forward, values)
+        return through_numpy
+    name = printable(graph.name_of(node) if graph is not None else node.name)
+    raise ExecutionError(
+        f"{name} = {op!r} computes with numpy only, and this run's feeds are {library.name} arrays: "
+        f"{cls.__module__}.{cls.__qualname__} does not declare arrays = \"any\". To run it on any array "
+        f"library, write its forward with xp = tg.array_namespace(*values) and the array API's functions, and "
+        f"declare arrays = \"any\" (docs/scale.md); or feed numpy arrays.\n  node created at {node.site.describe()}"
+    )
+
+
+class LibraryRun:
+    """A plan's steps for one array library other than numpy: no ufunc kernels, no writing in place.
+
+    ``steps`` have the form of ``Plan.steps``; ``dtypes[i]`` is the library's dtype that step ``i``
+    must return (an op whose result's dtype differs from its spec is an error, not a silent change).
+    """
+
+    def __init__(self, plan: Plan, library: ArrayLibrary) -> None:
+        graph = plan.graph
+        self.steps: list[Step] = []
+        self.dtypes: list[Any] = []
+        ins = plan.slot
+        for node in plan.nodes:
+            op = node.op
+            if isinstance(op, Input) or type(op) is Parameter or type(op) is Constant:
+                continue
+            fn = forward_on(node, library, graph)
+            try:
+                want = library.dtype(node.dtype)
+            except TypeError as e:
+                raise ExecutionError(
+                    f"{printable(graph.name_of(node))} = {op!r} computes in {node.dtype}, and {e}: feed numpy "
+                    f"arrays, or cast to a dtype {library.name} has\n  node created at {node.site.describe()}"
+                ) from None
+            args = [ins[i] for i in node.inputs]
+            get = operator.itemgetter(*args) if len(args) > 1 else \
+                operator.itemgetter(slice(args[0], args[0] + 1) if args else slice(0, 0))
+            dead = tuple(ins[n] for n in plan.release[ins[node]])
+            self.steps.append((fn, get, ins[node], dead, node))
+            self.dtypes.append(want)
+
+
 def _then_read_only(check: FeedCheck) -> FeedCheck:
     def checked(value: Any) -> Any:
         return read_only(check(value))
@@ -199,6 +261,16 @@ class Plan:
             get = operator.itemgetter(*args) if len(args) > 1 else \
                 operator.itemgetter(slice(args[0], args[0] + 1) if args else slice(0, 0))
             self.steps.append((fn, get, k, tuple(dead_at[k]), node))
+        #: Steps for other array libraries, by library name (``on``).
+        self._library_runs: dict[str, LibraryRun] = {}
+
+    def on(self, library: ArrayLibrary) -> LibraryRun:
+        """The steps for running on ``library``'s arrays, on any device (made on first use, then kept)."""
+        runs = self._library_runs
+        run = runs.get(library.name)
+        if run is None:
+            run = runs[library.name] = LibraryRun(self, library)
+        return run
 
     def current(self) -> bool:
         """Whether no input was renamed since the plan was made."""

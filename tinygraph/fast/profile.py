@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import NUMPY, ArrayLibrary
 from ..executor import bind_feeds, collect_results, evaluate, execute
 from ..feeds import Feeds
 from ..graph import Outputs
 from ..node import Node
 from ..plan import plan_for, run_graph
-from ..shapes import format_spec, spec_of_value
+from ..shapes import Spec, format_spec, spec_of_value
 
 __all__ = ["NodeProfile", "Profile", "profile"]
 
@@ -44,7 +45,22 @@ class NodeProfile:
 
 
 def _nbytes(value: Any) -> int:
-    return int(value.nbytes) if isinstance(value, (np.ndarray, np.generic)) else 0
+    if isinstance(value, (np.ndarray, np.generic)):
+        return int(value.nbytes)
+    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if shape is None or dtype is None:
+        return 0
+    # Another library's array: its element count times its dtype's size (torch has .itemsize).
+    size = int(np.prod(tuple(shape), dtype=np.int64))
+    itemsize = getattr(dtype, "itemsize", None) or np.dtype(str(dtype).rsplit(".", 1)[-1]).itemsize
+    return size * int(itemsize)
+
+
+def _shown(value: Any, library: ArrayLibrary) -> str:
+    # A value's spec as listings write it, read off its shape and dtype: no copy to the host.
+    if library is NUMPY or isinstance(value, (np.ndarray, np.generic, int, float, complex)):
+        return format_spec(spec_of_value(value))
+    return format_spec(Spec(tuple(int(d) for d in value.shape), library.numpy_dtype(value.dtype)))
 
 
 def _size(n: float) -> str:
@@ -129,7 +145,7 @@ def profile(outputs: Outputs, feeds: Feeds | None = None, *, warmup: bool = True
     if warmup:
         evaluate(outputs, feeds)
     plan = plan_for(outputs)
-    env = bind_feeds(plan, feeds)
+    env, library = bind_feeds(plan, feeds)
     clock = time.perf_counter
     seconds: dict[int, float] = {}
     held = [0] * len(plan.nodes)  # bytes of intermediates each slot accounts for
@@ -138,7 +154,7 @@ def profile(outputs: Outputs, feeds: Feeds | None = None, *, warmup: bool = True
     # What each slot held, recorded when computed: most values are released before the end.
     seen: dict[int, Any] = {k: env[k] for k in plan.input_slots}
     reused: set[int] = set()  # slots whose step actually wrote into a dead operand's buffer
-    steps = iter(plan.steps)
+    steps = iter(plan.steps if library is NUMPY else plan.on(library).steps)
 
     def timed(fn: Any, args: Any) -> Any:
         # The executor's own fast loop runs the plan; this wraps each step with a clock and
@@ -148,7 +164,7 @@ def profile(outputs: Outputs, feeds: Feeds | None = None, *, warmup: bool = True
         t0 = clock()
         value = fn(*args)
         seconds[out] = clock() - t0
-        seen[out] = (_nbytes(value), format_spec(spec_of_value(value)))
+        seen[out] = (_nbytes(value), _shown(value, library))
         j = plan.inplace.get(node)
         donor = plan.slot[node.inputs[j]] if j is not None else -1
         if j is not None and value is env[donor]:
@@ -168,16 +184,16 @@ def profile(outputs: Outputs, feeds: Feeds | None = None, *, warmup: bool = True
 
     for k, op in plan.loads:
         seen[k] = op.value  # type: ignore[attr-defined]  # what execute loads: a parameter's or constant's
-    execute(plan, env, timed)
+    execute(plan, env, timed, library)
     graph = run_graph(plan)
     rows: list[NodeProfile] = []
     for k, node in enumerate(plan.nodes):
         record = seen[k]
         if not isinstance(record, tuple):  # an input or a leaf: the value itself
-            record = (_nbytes(record), format_spec(spec_of_value(record)))
+            record = (_nbytes(record), _shown(record, library))
         out_bytes, shown = record
         rows.append(NodeProfile(
             node=node, name=graph.name_of(node), op=node.op.kind, value=shown, seconds=seconds.get(k, 0.0),
             out_bytes=out_bytes, live_bytes=after.get(k, 0), in_place=k in reused,
         ))
-    return Profile(rows, peak, collect_results(env, plan, type(outputs) is Node))
+    return Profile(rows, peak, collect_results(env, plan, type(outputs) is Node, library))

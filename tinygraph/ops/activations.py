@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit  # type: ignore[import-untyped]
 
+from ..arrays import array_namespace, floating, special
 from ..node import Node
 from ..op import Op
 from ..shapes import Spec, normalize_axes, ufunc_dtype
@@ -32,8 +33,15 @@ class Sigmoid(Op):
     onnx_type = "Sigmoid"
     torch_ops = ("aten.sigmoid.default",)
 
+    arrays = "any"
+
     def forward(self, a: Any) -> Any:
         """The textbook formula, bit for bit (float64 through ``scipy.special.expit``)."""
+        xp = array_namespace(a)
+        if xp is not np:
+            a = floating(xp, a)
+            expit_xp = special(xp, "expit")
+            return expit_xp(a) if expit_xp is not None else 1 / (1 + xp.exp(-a))
         return self.forward_into(None, a)
 
     def forward_into(self, out: Any, a: Any) -> Any:
@@ -76,9 +84,12 @@ class ReLU(Op):
     onnx_type = "Relu"
     torch_ops = ("aten.relu.default",)
 
+    arrays = "any"
+
     def forward(self, a: Any) -> Any:
-        """``np.maximum(a, 0)``."""
-        return np.maximum(a, 0)
+        """``maximum(a, 0)``."""
+        xp = array_namespace(a)
+        return np.maximum(a, 0) if xp is np else xp.maximum(a, 0)
 
     def forward_into(self, out: Any, a: Any) -> Any:
         """``np.maximum(a, 0, out=out)``."""
@@ -108,8 +119,18 @@ class Softmax(Op):
     def __init__(self, axis: int = -1) -> None:
         self.axis = int(axis)
 
+    arrays = "any"
+
     def forward(self, a: Any) -> Any:
         """Stable softmax; float16 computed in float32 and rounded once, as onnxruntime does."""
+        xp = array_namespace(a)
+        if xp is not np:
+            x = floating(xp, a)
+            half = x.dtype == getattr(xp, "float16", None)  # array-api-strict has no float16
+            work = xp.astype(x, xp.float32) if half else x
+            e = xp.exp(work - xp.max(work, axis=self.axis, keepdims=True))
+            y = e / xp.sum(e, axis=self.axis, keepdims=True)
+            return xp.astype(y, xp.float16) if work is not x else y
         x = np.asarray(a)
         work = x.astype(np.float32) if x.dtype == np.float16 else x
         with np.errstate(under="ignore"):  # exp of a large negative shift is 0, which is the right answer

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..arrays import array_namespace, promoted, standard_function, via_numpy
 from ..node import Node
 from ..op import Op
 from ..shapes import Spec, broadcast_shapes, ufunc_dtype
@@ -27,10 +28,17 @@ class Elementwise(Op):
 
     ufunc: ClassVar[Any]
     fresh_output = True
+    arrays = "any"
 
     def forward(self, *values: Any) -> Any:
-        """Apply the ufunc."""
-        return self.ufunc(*values)
+        """Apply the ufunc; on another array library, its function of the same name (``xp.pow``...)."""
+        xp = array_namespace(*values)
+        if xp is np:
+            return self.ufunc(*values)
+        fn = standard_function(xp, self.ufunc)
+        if fn is None:  # a ufunc the standard lacks (np.fmod...)
+            return via_numpy(type(self).__name__, self.ufunc, values)
+        return fn(*promoted(xp, *values))
 
     def forward_into(self, out: Any, *values: Any) -> Any:
         """Apply the ufunc writing into ``out`` (numpy handles ``out`` being one of the operands)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import array_namespace, promoted
 from ..node import Node
 from ..op import Op
 from ..shapes import Spec, matmul_shape, ufunc_dtype
@@ -28,9 +29,14 @@ class MatMul(Op):
     torch_ops = ("aten.matmul.default", "aten.mm.default", "aten.bmm.default", "aten.linear.default",
                  "aten.addmm.default")
 
+    arrays = "any"
+
     def forward(self, a: Any, b: Any) -> Any:
-        """``np.matmul(a, b)``."""
-        return np.matmul(a, b)
+        """``np.matmul(a, b)``; ``xp.matmul`` of the operands promoted as numpy does."""
+        xp = array_namespace(a, b)
+        if xp is np:
+            return np.matmul(a, b)
+        return xp.matmul(*promoted(xp, a, b))
 
     def infer(self, a: Spec, b: Spec) -> Spec:
         """``np.matmul`` shape and dtype rules."""

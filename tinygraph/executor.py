@@ -188,7 +188,7 @@ def _execute_on(plan: Plan, run: LibraryRun, env: list[Any], library: ArrayLibra
             fn, get, out, dead, _ = step
             value = fn(*get(env)) if call is None else call(fn, get(env))
             if getattr(value, "dtype", None) != want:
-                value = _library_result(value, want, library, step[4])
+                value = library_result(value, want, library, step[4])
             env[out] = value
             for d in dead:
                 env[d] = None
@@ -197,7 +197,8 @@ def _execute_on(plan: Plan, run: LibraryRun, env: list[Any], library: ArrayLibra
         raise execution_error(plan, node, [env[plan.slot[i]] for i in node.inputs], e) from e
 
 
-def _library_result(value: Any, want: Any, library: ArrayLibrary, node: Node) -> Any:
+def library_result(value: Any, want: Any, library: ArrayLibrary, node: Node) -> Any:
+    """A step's result on ``library`` whose dtype is not ``want``: a scalar converted, else an error."""
     if isinstance(value, (np.ndarray, np.generic, int, float, complex, bool)):
         return library.xp.asarray(library.asarray(value), dtype=want)  # a forward returning a scalar
     raise TypeError(

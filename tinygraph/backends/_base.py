@@ -113,6 +113,23 @@ class BackendGraph(CompiledGraph):
         return super().__repr__()[:-1] + f", backend {self.backend!r}>"
 
 
+def _numpy_only(value: Any, name: str, backend: str) -> Any:
+    if type(value) is not np.ndarray:
+        raise FeedError(
+            f"input {name!r} was fed a {type(value).__module__.split('.')[0]} array: the {backend} backend computes "
+            f"on numpy arrays; feed numpy, or compile with backend='numpy', which runs on any array library "
+            f"(docs/scale.md)"
+        )
+    return value
+
+
+def _numpy_check(check: Any, name: str, backend: str) -> Any:
+    # The common case stays one call deep; anything the check converted is looked at once more.
+    def checked(value: Any) -> Any:
+        return _numpy_only(check(value), name, backend)
+    return checked
+
+
 def make_callable(graph: Graph, plan: Plan, order: tuple[Node, ...], single: bool, backend: str,
                   source: str, call: str, env: dict[str, Any], filename: str) -> BackendGraph:
     """The compiled callable: binds and checks feeds into ``_v0, _v1...`` (``graph.inputs``
@@ -127,7 +144,7 @@ def make_callable(graph: Graph, plan: Plan, order: tuple[Node, ...], single: boo
              f"        {''.join(n + ', ' for n in names)}= _bind(_args, _kwargs)",
              "    else:"]
     for k, node in enumerate(needed):
-        glob[f"_check{k}"] = fast_check(node, graph.name_of(node))
+        glob[f"_check{k}"] = _numpy_check(fast_check(node, graph.name_of(node)), graph.name_of(node), backend)
         lines.append(f"        _v{k} = _check{k}(_args[{order.index(node)}])")
     lines.append("        pass")
     lines += ["    try:", f"        _r = {call}", "    except _Passed:", "        raise",
@@ -145,6 +162,8 @@ def make_callable(graph: Graph, plan: Plan, order: tuple[Node, ...], single: boo
         feeds: dict[Any, Any] = dict(zip(order, args))
         feeds.update(kwargs)
         resolved = resolve_feeds(graph, feeds)
+        for n in needed:
+            _numpy_only(resolved[n], graph.name_of(n), backend)
         return [resolved[n] for n in needed]
 
     def wrap(error: Exception) -> ExecutionError:

@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import NUMPY, ArrayLibrary, leaf_value
 from ..errors import ExecutionError, FeedError, GraphError
-from ..executor import execution_error
-from ..feeds import check_feed, read_only, resolve_feeds
+from ..executor import execution_error, library_result
+from ..feeds import check_feed, feeds_library, read_only, resolve_feeds
 from ..graph import Graph, Outputs
 from ..node import Node
 from ..op import Constant, Input, Parameter
@@ -52,13 +53,15 @@ class CompiledGraph:
     ``tg.evaluate(outputs, {x: batch})`` returns, bit for bit.
     """
 
-    __slots__ = ("graph", "plan", "inputs", "source", "filename", "__weakref__")
+    __slots__ = ("graph", "plan", "inputs", "source", "filename", "library_sources", "__weakref__")
 
     graph: Graph
     plan: Plan
     inputs: tuple[Node, ...]
     source: str
     filename: str
+    #: The functions generated for other array libraries, by library name (made at their first call).
+    library_sources: dict[str, str]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:  # replaced by the generated function
         """Run the graph on the inputs' values."""
@@ -135,13 +138,19 @@ class _Codegen:
         else:
             lines.append(f"    if {cond}:")
             lines.append("        _rebind((), _args, _kwargs)")
+        needed = [self.var[n] for n in self.inputs if n in self.plan.slot]
+        if needed:
+            # Lists, scalars and other libraries' arrays: resolved as evaluate does, then run by
+            # this function (numpy) or by the one generated for their library.
+            lines.append(f"    if {' or '.join(f'_type({v}) is not _ndarray' for v in needed)}:")
+            lines.append(f"        return _elsewhere({', '.join(self.var[n] for n in self.inputs)})")
         for node in self.inputs:
             if node not in self.plan.slot:
                 continue  # listed in inputs but not needed by these outputs: ignored, as evaluate does
             v = self.var[node]
             spec = node.spec
             dt = self.bind(f"_dtype_{spec.dtype.name}", spec.dtype)
-            conds = [f"_type({v}) is not _ndarray", f"{v}.dtype is not {dt}", f"{v}.ndim != {len(spec.shape)}"]
+            conds = [f"{v}.dtype is not {dt}", f"{v}.ndim != {len(spec.shape)}"]
             conds += [f"{v}.shape[{i}] != {d}" for i, d in enumerate(spec.shape) if d is not None]
             check = self.bind(f"_check_{v}", _slow_check(node, self.graph.name_of(node)))
             lines.append(f"    if {' or '.join(conds)}:")
@@ -214,6 +223,51 @@ class _Codegen:
     single = True
 
 
+def library_source(gen: _Codegen, library: ArrayLibrary) -> tuple[str, dict[str, Any], dict[int, Node]]:
+    """The function computing ``gen``'s plan on ``library``'s arrays, its globals and line -> node map.
+
+    The same straight-line form, against the library: each op's ``forward`` (or its numpy
+    fallback, as ``Op.arrays`` declares), parameters and constants as their copies in the
+    library, each result's dtype checked as the executor checks it. Feeds arrive checked.
+    """
+    plan, graph = gen.plan, gen.graph
+    run = plan.on(library)  # refuses a numpy-only op, naming it
+    env: dict[str, Any] = {"_leaf": leaf_value, "_result": library_result, "_Exception": Exception,
+                           "_locals": locals, "_getattr": getattr}
+    params = ", ".join([gen.var[n] for n in gen.inputs] + ["_lib"])
+    lines = [f"def forward_{library.name}({params}):"]
+    for node in plan.nodes:
+        if type(node.op) in _LEAVES:
+            env[f"_op_{gen.var[node]}"] = node.op
+            lines.append(f"    {gen.var[node]} = _leaf(_op_{gen.var[node]}, _lib)")
+    body: list[str] = []
+    computed: list[Node] = []
+    for (fn, _, _, _, node), want in zip(run.steps, run.dtypes):
+        v = gen.var[node]
+        env[f"_f_{v}"], env[f"_w_{v}"], env[f"_n_{v}"] = fn, want, node
+        args = ", ".join(gen.var[i] for i in node.inputs)
+        dead = [gen.var[d] for d in plan.release[plan.slot[node]] if type(d.op) not in _LEAVES]
+        stmt = f"{v} = _f_{v}({args})  # {_printable(graph.format_node(node))}"
+        stmt += f"\n        if _getattr({v}, 'dtype', None) != _w_{v}: {v} = _result({v}, _w_{v}, _lib, _n_{v})"
+        if dead:
+            stmt += f"\n        del {', '.join(dead)}"
+        body.append(f"        {stmt}")
+        computed.append(node)
+    line_node: dict[int, Node] = {}
+    if body:
+        lines.append("    try:")
+        for stmt, node in zip(body, computed):
+            first = len(lines) + 1
+            lines.extend(stmt.split("\n"))
+            for k in range(first, len(lines) + 1):
+                line_node[k] = node
+        lines.append("    except _Exception as _e:")
+        lines.append("        raise _fail(_e, _locals()) from _e")
+    outs = [gen.var[n] for n in graph.outputs]
+    lines.append(f"    return {outs[0] if gen.single else '[' + ', '.join(outs) + ']'}")
+    return "\n".join(lines) + "\n", env, line_node
+
+
 def _slow_check(node: Node, name: str) -> Any:
     def check(value: Any) -> Any:
         return check_feed(node, name, value)
@@ -280,8 +334,44 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None) -> Com
         args = [gen.globals[gen.var[i]] if type(i.op) is Constant else values.get(gen.var[i]) for i in node.inputs]
         return execution_error(graph, node, args, error)
 
+    on_library: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+
+    def for_library(library: ArrayLibrary) -> Any:
+        fn = on_library.get(library.name)
+        if fn is not None:
+            return fn
+        text, env, line_node = library_source(gen, library)
+        name = f"<tinygraph-compiled-{next(_counter)}-{library.name}>"
+
+        def fail_on(error: Exception, values: dict[str, Any]) -> ExecutionError:
+            tb = error.__traceback__
+            node = line_node.get(tb.tb_lineno) if tb is not None else None
+            if node is None:
+                return ExecutionError(f"compiled graph failed: {type(error).__name__}: {error}")
+            return execution_error(graph, node, [values.get(gen.var[i]) for i in node.inputs], error)
+
+        env["_fail"] = fail_on
+        exec(builtins.compile(text, name, "exec"), env)
+        linecache.cache[name] = (len(text), None, text.splitlines(True), name)
+        sources[library.name] = text
+        fn = on_library[library.name] = env[f"forward_{library.name}"]
+        return fn
+
+    def elsewhere(*given: Any) -> Any:
+        # Feeds that are not all ndarrays: checked as evaluate checks them (lists become the
+        # library's arrays, two libraries are refused), then run where they live.
+        feeds = {n: v for n, v in zip(order, given) if n in plan.slot}
+        resolved = resolve_feeds(graph, feeds)
+        values = [resolved.get(n, v) for n, v in zip(order, given)]
+        library = feeds_library(resolved.values())
+        if library is NUMPY:
+            return fn(None, *values)
+        return for_library(library)(*values, library)
+
     gen.globals["_rebind"] = rebind
     gen.globals["_fail"] = fail
+    gen.globals["_elsewhere"] = elsewhere
     code = builtins.compile(source, filename, "exec")
     namespace = gen.globals
     exec(code, namespace)
@@ -291,6 +381,7 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None) -> Com
     cls = type("CompiledGraph", (CompiledGraph,), {"__call__": fn, "__slots__": (), "__module__": __name__})
     self: CompiledGraph = object.__new__(cls)
     self.graph, self.plan, self.inputs, self.source, self.filename = graph, plan, tuple(order), source, filename
+    self.library_sources = sources
     weakref.finalize(self, linecache.cache.pop, filename, None)
     return self
 

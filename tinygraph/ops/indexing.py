@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import array_namespace, promoted
 from ..errors import GraphError, ShapeError
 from ..node import Node
 from ..op import Op, constant
 from ..shapes import MAX_KNOWN_VALUE, Dim, Spec, format_spec, normalize_axes, result_dtype
 from .layout import int_or_ints
-from .shaping import as_int_operand, known_elements
+from .shaping import as_int_operand, host_ints, known_elements, library_operands
 
 __all__ = [
     "Concat", "Stack", "Slice", "Gather", "GatherElements", "Squeeze", "Unsqueeze",
@@ -35,6 +36,14 @@ _BEFORE = np.iinfo(np.int64).min
 
 def _axis(axis: int, ndim: int) -> int:
     return normalize_axes(axis, ndim)[0]
+
+
+def _axes(axes: Sequence[int], ndim: int) -> tuple[int, ...]:
+    """``axes`` counted from 0, checked as numpy checks them (in range, no repeats)."""
+    try:
+        return normalize_axes(axes, ndim)
+    except ShapeError as e:  # an error of the values at run time, as numpy's
+        raise ValueError(str(e)) from None
 
 
 def _keep_value(values: Any) -> tuple[Dim, ...] | None:
@@ -59,9 +68,16 @@ class Concat(Op):
         tensors, dim = args
         return cls(dim)(*tensors)
 
+    arrays = "any"
+
     def forward(self, *values: Any) -> Any:
-        """``np.concatenate``."""
-        return np.concatenate(values, axis=self.axis)
+        """``np.concatenate``; ``concat`` of the operands promoted as numpy does on other libraries."""
+        # A numpy first operand means a numpy run (one library per run): no call on the fast path.
+        xp = np if type(values[0]) is np.ndarray else array_namespace(*values)
+        if xp is np:
+            return np.concatenate(values, axis=self.axis)
+        _, arrays = library_operands(values)
+        return xp.concat(promoted(xp, *arrays), axis=self.axis)
 
     def infer(self, *specs: Spec) -> Spec:
         """Same sizes except along ``axis``, where they add up."""
@@ -105,9 +121,15 @@ class Stack(Op):
     def __init__(self, axis: int = 0) -> None:
         self.axis = int(axis)
 
+    arrays = "any"
+
     def forward(self, *values: Any) -> Any:
-        """``np.stack``."""
-        return np.stack(values, axis=self.axis)
+        """``np.stack``; ``stack`` of the operands promoted as numpy does on other libraries."""
+        xp = np if type(values[0]) is np.ndarray else array_namespace(*values)
+        if xp is np:
+            return np.stack(values, axis=self.axis)
+        _, arrays = library_operands(values)
+        return xp.stack(promoted(xp, *arrays), axis=self.axis)
 
     def infer(self, *specs: Spec) -> Spec:
         """The common shape with a new axis of ``len(values)``."""
@@ -226,11 +248,16 @@ class Slice(Op):
             raise ShapeError(f"{n} starts and ends for {len(axes or [])} axes and {len(steps)} steps")
         return starts, ends, axes, steps, onnx
 
+    arrays = "any"
+
     def forward(self, a: Any, *operands: Any) -> Any:
-        """Basic slicing: a view of ``a``."""
-        a = np.asarray(a)
-        starts, ends, axes, steps, onnx = self._bounds([[int(v) for v in np.asarray(o).reshape(-1)]
-                                                        for o in operands])
+        """Basic slicing: a view of ``a`` (on other libraries, a copy along axes with a negative step)."""
+        xp = np if type(a) is np.ndarray else array_namespace(a, *operands)
+        if xp is np:
+            a = np.asarray(a)
+        else:
+            a = library_operands([a, *operands])[1][0]  # the bounds are read on the host
+        starts, ends, axes, steps, onnx = self._bounds([host_ints(o) for o in operands])
         key = [_slice(None)] * a.ndim
         seen = set()
         for ax, s, e, st in zip(axes or [], starts, ends, steps):
@@ -241,7 +268,17 @@ class Slice(Op):
             if st == 0:
                 raise ValueError("slice step cannot be zero")
             key[ax] = _onnx_slice(s, e, st, a.shape[ax]) if onnx else _slice(s, e, st)
-        return a[tuple(key)]
+        if xp is np:
+            return a[tuple(key)]
+        # torch refuses negative steps: those axes take the same elements by a positive step, then flip.
+        flips = []
+        for ax, k in enumerate(key):
+            if k.step is not None and k.step < 0:
+                picked = builtins.range(*k.indices(a.shape[ax]))
+                key[ax] = _slice(picked[-1], picked[0] + 1, -k.step) if picked else _slice(0, 0)
+                flips.append(ax)
+        y = a[tuple(key)]
+        return xp.flip(y, axis=tuple(flips)) if flips else y
 
     def infer(self, a: Spec, *operands: Spec) -> Spec:
         """Sliced sizes where the size and the bounds are known."""
@@ -422,9 +459,20 @@ class Gather(Op):
             index = constant(np.asarray(index, dtype=np.int64))
         return cls(dim)(x, index)
 
+    arrays = "any"
+
     def forward(self, a: Any, indices: Any) -> Any:
-        """``np.take``."""
-        return np.take(a, indices, axis=self.axis)
+        """``np.take``; ``take`` of the flattened indices (the standard's are 1-D) on other libraries."""
+        xp = np if type(a) is np.ndarray else array_namespace(a, indices)
+        if xp is np:
+            return np.take(a, indices, axis=self.axis)
+        _, (a, indices) = library_operands([a, indices])
+        axis = _axis(self.axis, a.ndim)
+        flat = _index_array(xp, indices if indices.ndim == 1 else xp.reshape(indices, (-1,)), a.shape[axis])
+        y = xp.take(a, flat, axis=axis)
+        if indices.ndim == 1:
+            return y
+        return xp.reshape(y, tuple(a.shape[:axis]) + tuple(indices.shape) + tuple(a.shape[axis + 1:]))
 
     def infer(self, a: Spec, indices: Spec) -> Spec:
         """``a``'s shape with ``axis`` replaced by the indices' shape."""
@@ -470,9 +518,16 @@ class GatherElements(Op):
     def __init__(self, axis: int = 0) -> None:
         self.axis = int(axis)
 
+    arrays = "any"
+
     def forward(self, a: Any, indices: Any) -> Any:
-        """``np.take_along_axis``."""
-        return np.take_along_axis(np.asarray(a), np.asarray(indices), axis=self.axis)
+        """``np.take_along_axis``; the standard's ``take_along_axis`` on other libraries."""
+        xp = np if type(a) is np.ndarray else array_namespace(a, indices)
+        if xp is np:
+            return np.take_along_axis(np.asarray(a), np.asarray(indices), axis=self.axis)
+        _, (a, indices) = library_operands([a, indices])
+        axis = _axis(self.axis, a.ndim)
+        return xp.take_along_axis(a, _index_array(xp, indices, a.shape[axis]), axis=axis)
 
     def infer(self, a: Spec, indices: Spec) -> Spec:
         """The indices' shape, ``a``'s dtype."""
@@ -499,8 +554,19 @@ class GatherElements(Op):
         return {"axis": ctx.int_attr("axis", 0)}
 
 
+def _index_array(xp: Any, indices: Any, size: int) -> Any:
+    """Integer indices as int64 with the negative ones counted from the end (as numpy takes them).
+
+    The standard leaves negative indices to each library (torch refuses them), and torch takes
+    int64 indices only in some functions.
+    """
+    if indices.dtype != xp.int64:
+        indices = xp.astype(indices, xp.int64)
+    return xp.where(indices < 0, indices + size, indices)
+
+
 def _operand_axes(axes: Any) -> tuple[int, ...]:
-    return tuple(int(v) for v in np.asarray(axes).reshape(-1))
+    return tuple(host_ints(axes))
 
 
 class Squeeze(Op):
@@ -528,10 +594,20 @@ class Squeeze(Op):
             value = int_or_ints(axes, "Squeeze")
             self.axes = [value] if isinstance(value, int) else list(value)
 
+    arrays = "any"
+
     def forward(self, a: Any, *axes: Any) -> Any:
-        """``np.squeeze``."""
+        """``np.squeeze``; a ``reshape`` dropping those axes on other libraries."""
         picked = _operand_axes(axes[0]) if axes else (None if self.axes is None else tuple(self.axes))
-        return np.squeeze(a, axis=picked)
+        xp = np if type(a) is np.ndarray else array_namespace(a, *axes)
+        if xp is np:
+            return np.squeeze(a, axis=picked)
+        a = library_operands([a, *axes])[1][0]
+        shape = tuple(a.shape)
+        dropped = {i for i, d in enumerate(shape) if d == 1} if picked is None else set(_axes(picked, len(shape)))
+        if any(shape[i] != 1 for i in dropped):
+            raise ValueError(f"cannot squeeze axes {sorted(dropped)} of shape {shape}: not all of size 1")
+        return xp.reshape(a, tuple(d for i, d in enumerate(shape) if i not in dropped))
 
     def infer(self, a: Spec, *axes: Spec) -> Spec:
         """The shape without the squeezed axes (an unknown size there must be 1 at run time)."""
@@ -593,9 +669,19 @@ class Unsqueeze(Op):
             value = int_or_ints(axes, "Unsqueeze")
             self.axes = [value] if isinstance(value, int) else list(value)
 
+    arrays = "any"
+
     def forward(self, a: Any, *axes: Any) -> Any:
-        """``np.expand_dims``."""
-        return np.expand_dims(a, _operand_axes(axes[0]) if axes else tuple(self.axes or ()))
+        """``np.expand_dims``; a ``reshape`` with those size-1 axes on other libraries."""
+        picked = _operand_axes(axes[0]) if axes else tuple(self.axes or ())
+        xp = np if type(a) is np.ndarray else array_namespace(a, *axes)
+        if xp is np:
+            return np.expand_dims(a, picked)
+        a = library_operands([a, *axes])[1][0]
+        ndim = a.ndim + len(picked)
+        new = _axes(picked, ndim)
+        rest = iter(a.shape)
+        return xp.reshape(a, tuple(1 if i in new else next(rest) for i in builtins.range(ndim)))
 
     def infer(self, a: Spec, *axes: Spec) -> Spec:
         """One more size-1 axis per entry of ``axes``."""

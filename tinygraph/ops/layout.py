@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import array_namespace, common_library
 from ..errors import ShapeError
 from ..node import Node
 from ..op import Op
 from ..shapes import Spec, normalize_axes, reshape_shape, transpose_shape
-from .shaping import known_elements
+from .shaping import host_ints, known_elements, library_operands
 
 __all__ = ["Transpose", "Reshape", "Cast", "transpose", "reshape", "cast"]
 
@@ -43,9 +44,18 @@ class Transpose(Op):
     def __init__(self, axes: Sequence[int] | None = None) -> None:
         self.axes = None if axes is None else tuple(int(a) for a in axes)
 
+    arrays = "any"
+
     def forward(self, a: Any) -> Any:
-        """``np.transpose``."""
-        return np.transpose(a, self.axes)
+        """``np.transpose``; ``permute_dims`` on other libraries."""
+        # A numpy first operand means a numpy run (one library per run): no call on the fast path.
+        xp = np if type(a) is np.ndarray else array_namespace(a)
+        if xp is np:
+            return np.transpose(a, self.axes)
+        ndim = a.ndim
+        if self.axes is None:
+            return xp.permute_dims(a, tuple(range(ndim - 1, -1, -1)))
+        return xp.permute_dims(a, tuple(ax % ndim if -ndim <= ax < ndim else ax for ax in self.axes))
 
     def infer(self, a: Spec) -> Spec:
         """Permuted shape, same dtype."""
@@ -129,17 +139,22 @@ class Reshape(Op):
             return {"shape": self.shape}
         return {"copy_zeros": True} if self.copy_zeros else {}
 
+    arrays = "any"
+
     def forward(self, a: Any, *target: Any) -> Any:
-        """``np.reshape``."""
+        """``np.reshape``; ``reshape`` of the array's own library on others."""
+        xp = np if type(a) is np.ndarray else array_namespace(a, *target)
+        if xp is not np:
+            a = library_operands([a, *target])[1][0]  # the target is read on the host
         if self.shape is not None:
-            return np.reshape(a, self.shape)
-        dims = [int(v) for v in np.asarray(target[0]).reshape(-1)]
+            return np.reshape(a, self.shape) if xp is np else xp.reshape(a, self.shape)
+        dims = host_ints(target[0])
         if self.copy_zeros:
-            shape = np.shape(a)
+            shape = np.shape(a) if xp is np else tuple(a.shape)
             if any(d == 0 and i >= len(shape) for i, d in enumerate(dims)):
                 raise ValueError(f"target {dims} copies a dimension a rank-{len(shape)} input lacks")
             dims = [shape[i] if d == 0 else d for i, d in enumerate(dims)]
-        return np.reshape(a, dims)
+        return np.reshape(a, dims) if xp is np else xp.reshape(a, tuple(dims))
 
     def infer(self, a: Spec, *target: Spec) -> Spec:
         """The new shape (unknown where the target or a ``-1`` depends on run-time sizes), same dtype."""
@@ -283,9 +298,14 @@ class Cast(Op):
         # Kept as a name ("float32") so that the attribute is plain data for listings and files.
         self.dtype = np.dtype(dtype).name
 
+    arrays = "any"
+
     def forward(self, a: Any) -> Any:
-        """``np.asarray(a).astype(dtype)``."""
-        return np.asarray(a).astype(self.dtype)
+        """``np.asarray(a).astype(dtype)``; ``astype`` to the library's dtype of that name on others."""
+        xp = np if type(a) is np.ndarray else array_namespace(a)
+        if xp is np:
+            return np.asarray(a).astype(self.dtype)
+        return xp.astype(a, common_library([a]).dtype(np.dtype(self.dtype)))
 
     def infer(self, a: Spec) -> Spec:
         """Same shape, the new dtype (a known integer value stays known)."""

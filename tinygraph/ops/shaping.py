@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import NUMPY, ArrayLibrary, array_namespace, common_library, library_of, promoted
 from ..errors import GraphError, ShapeError
 from ..node import Node
 from ..op import Op, constant
@@ -68,8 +69,26 @@ def as_int_operand(value: Any, what: str) -> Any:
     return arr.astype(np.int64)
 
 
-def _ints(value: Any) -> list[int]:
+def host_ints(value: Any) -> list[int]:
+    """A small integer operand (a shape, repeats, pads, axes) as Python ints, whatever its array library."""
+    # Sizes are metadata, not data: a shape vector arriving as a torch or CuPy array (perhaps on a
+    # GPU) is copied to the host to read its few ints, as every library keeps its arrays' sizes there.
+    if type(value) is not np.ndarray:
+        lib = library_of(value)
+        if lib is not None and lib is not NUMPY:
+            value = lib.to_numpy(value)
     return [int(v) for v in np.asarray(value).reshape(-1)]
+
+
+def library_operands(values: Sequence[Any]) -> tuple[ArrayLibrary, list[Any]]:
+    """The one library of ``values`` and the values as its arrays (Python and numpy scalars converted).
+
+    A constant holding a Python scalar reaches ``forward`` as that scalar on every library; it
+    becomes a 0-d array of the dtype its spec has (numpy's ``asarray``'s), on the operands' device.
+    """
+    lib = common_library(values)
+    return lib, [lib.asarray(np.asarray(v)) if isinstance(v, (int, float, complex, bool, np.generic)) else v
+                 for v in values]
 
 
 def _dims_text(dims: Sequence[Dim]) -> str:
@@ -91,9 +110,16 @@ class Shape(Op):
         self.start = int(start)
         self.end = None if end is None else int(end)
 
+    arrays = "any"
+
     def forward(self, a: Any) -> Any:
-        """The shape as an int64 array."""
-        return np.array(np.shape(a)[self.start:self.end], dtype=np.int64)
+        """The shape as an int64 array (of ``a``'s library, on its device)."""
+        # A numpy first operand means a numpy run (one library per run): no call on the fast path.
+        xp = np if type(a) is np.ndarray else array_namespace(a)
+        if xp is np:
+            return np.array(np.shape(a)[self.start:self.end], dtype=np.int64)
+        # Every library keeps sizes on the host: only the small int64 result goes to the device.
+        return common_library([a]).asarray(np.array(tuple(a.shape)[self.start:self.end], dtype=np.int64))
 
     def infer(self, a: Spec) -> Spec:
         """1-D int64 of the sliced rank; the static sizes as its known value."""
@@ -132,9 +158,14 @@ class Size(Op):
     onnx_type = "Size"
     onnx_own_result_dtype = True
 
+    arrays = "any"
+
     def forward(self, a: Any) -> Any:
-        """The number of elements."""
-        return np.array(np.size(a), dtype=np.int64)
+        """The number of elements (an array of ``a``'s library, on its device)."""
+        xp = np if type(a) is np.ndarray else array_namespace(a)
+        if xp is np:
+            return np.array(np.size(a), dtype=np.int64)
+        return common_library([a]).asarray(np.array(math.prod(a.shape), dtype=np.int64))
 
     def infer(self, a: Spec) -> Spec:
         """An int64 scalar, known when every size is."""
@@ -181,9 +212,15 @@ class ConstantOfShape(Op):
         self.dtype = np.dtype(dtype).name
         self.value = np.asarray(value, dtype=self.dtype).item()
 
+    arrays = "any"
+
     def forward(self, shape: Any) -> Any:
-        """``np.full``."""
-        return np.full(tuple(_ints(shape)), self.value, dtype=self.dtype)
+        """``full``, on the library and device of the shape operand."""
+        xp = np if type(shape) is np.ndarray else array_namespace(shape)
+        if xp is np:
+            return np.full(tuple(host_ints(shape)), self.value, dtype=self.dtype)
+        lib = common_library([shape])
+        return xp.full(tuple(host_ints(shape)), self.value, dtype=lib.dtype(np.dtype(self.dtype)), device=lib.device)
 
     def infer(self, shape: Spec) -> Spec:
         """The shape's known sizes, ``dtype``."""
@@ -218,14 +255,27 @@ class Range(Op):
     fresh_output = True
     onnx_type = "Range"
 
+    arrays = "any"
+
     def forward(self, start: Any, limit: Any, delta: Any) -> Any:
-        """The sequence, in ``start``'s dtype."""
-        start, limit, delta = np.asarray(start), np.asarray(limit), np.asarray(delta)
-        if delta == 0:
+        """The sequence, in the operands' promoted dtype."""
+        xp = np if type(start) is np.ndarray else array_namespace(start, limit, delta)
+        if xp is np:
+            start, limit, delta = np.asarray(start), np.asarray(limit), np.asarray(delta)
+            if delta == 0:
+                raise ValueError("range with delta 0")
+            n = max(math.ceil((float(limit) - float(start)) / float(delta)), 0)
+            dtype = np.result_type(start, limit, delta)
+            return (np.arange(n, dtype=dtype) * delta.astype(dtype) + start.astype(dtype)).astype(dtype)
+        lib, (start, limit, delta) = library_operands([start, limit, delta])
+        # The length is the result's shape, metadata: the three scalars are read on the host for it,
+        # and the values are then computed on the device from the operands themselves.
+        first, last, step = (float(lib.to_numpy(v).reshape(-1)[0]) for v in (start, limit, delta))
+        if step == 0:
             raise ValueError("range with delta 0")
-        n = max(math.ceil((float(limit) - float(start)) / float(delta)), 0)
-        dtype = np.result_type(start, limit, delta)
-        return (np.arange(n, dtype=dtype) * delta.astype(dtype) + start.astype(dtype)).astype(dtype)
+        n = max(math.ceil((last - first) / step), 0)
+        start, limit, delta = promoted(xp, start, limit, delta)
+        return xp.arange(n, dtype=start.dtype, device=lib.device) * delta + start
 
     def infer(self, start: Spec, limit: Spec, delta: Spec) -> Spec:
         """1-D of the operands' dtype; its length known when the three integer values are."""
@@ -269,10 +319,18 @@ class Expand(Op):
             return cls()(x, node)
         return cls()(x, constant(np.array([1 if d == -1 else d for d in size], dtype=np.int64).reshape(len(size))))
 
+    arrays = "any"
+
     def forward(self, a: Any, shape: Any) -> Any:
         """A broadcast copy (read-only views would be shared with later ops)."""
-        a = np.asarray(a)
-        return np.array(np.broadcast_to(a, np.broadcast_shapes(a.shape, tuple(_ints(shape)))))
+        xp = np if type(a) is np.ndarray else array_namespace(a, shape)
+        if xp is np:
+            a = np.asarray(a)
+            return np.array(np.broadcast_to(a, np.broadcast_shapes(a.shape, tuple(host_ints(shape)))))
+        _, (a, shape) = library_operands([a, shape])
+        target = np.broadcast_shapes(tuple(a.shape), tuple(host_ints(shape)))
+        # A copy, as numpy's: a broadcast view (torch's expand) cannot be written to by the caller.
+        return xp.asarray(xp.broadcast_to(a, target), copy=True)
 
     def infer(self, a: Spec, shape: Spec) -> Spec:
         """The broadcast shape, ``a``'s dtype."""
@@ -290,13 +348,18 @@ class Tile(Op):
     arity = 2
     fresh_output = True
     onnx_type = "Tile"
+    arrays = "any"
 
     def forward(self, a: Any, repeats: Any) -> Any:
-        """``np.tile``, refusing a repeat count per axis that does not match the rank."""
-        reps = _ints(repeats)
-        if len(reps) != np.ndim(a) or min(reps, default=0) < 0:
-            raise ValueError(f"Tile needs one non-negative repeat per axis of {np.shape(a)}, got {reps}")
-        return np.tile(a, reps)
+        """``tile``, refusing a repeat count per axis that does not match the rank."""
+        xp = np if type(a) is np.ndarray else array_namespace(a, repeats)
+        if xp is not np:
+            _, (a, repeats) = library_operands([a, repeats])
+        shape = np.shape(a) if xp is np else tuple(a.shape)
+        reps = host_ints(repeats)
+        if len(reps) != len(shape) or min(reps, default=0) < 0:
+            raise ValueError(f"Tile needs one non-negative repeat per axis of {shape}, got {reps}")
+        return np.tile(a, reps) if xp is np else xp.tile(a, tuple(reps))
 
     def infer(self, a: Spec, repeats: Spec) -> Spec:
         """Each size times its repeat."""
@@ -321,6 +384,7 @@ class Pad(Op):
     arity = None
     fresh_output = True
     onnx_type = "Pad"
+    arrays = "any"
 
     def __init__(self, mode: str = "constant") -> None:
         if mode not in _PAD_MODES:
@@ -329,11 +393,14 @@ class Pad(Op):
 
     def forward(self, a: Any, pads: Any, value: Any = None, axes: Any = None) -> Any:
         """``np.pad`` for the growth, slicing for negative pads."""
+        xp = np if type(a) is np.ndarray else array_namespace(a, pads, value, axes)
+        if xp is not np:
+            return self._pad_on(xp, a, pads, value, axes)
         a = np.asarray(a)
         n = a.ndim
-        p = _spread(_ints(pads), None if axes is None else _ints(axes), n)
+        p = _spread(host_ints(pads), None if axes is None else host_ints(axes), n)
         if p is None:
-            raise ValueError(f"pads {_ints(pads)} do not fit a rank-{n} input (axes {axes})")
+            raise ValueError(f"pads {host_ints(pads)} do not fit a rank-{n} input (axes {axes})")
         crop = tuple(_slice(max(-p[i], 0), a.shape[i] - max(-p[i + n], 0)) for i in _range(n))
         a = a[crop]
         width = [(max(p[i], 0), max(p[i + n], 0)) for i in _range(n)]
@@ -341,6 +408,37 @@ class Pad(Op):
             fill = 0 if value is None or np.size(value) == 0 else np.asarray(value).reshape(-1)[0]
             return np.pad(a, width, mode="constant", constant_values=np.asarray(fill).astype(a.dtype))
         return np.pad(a, width, mode=self.mode)  # type: ignore[call-overload]
+
+    def _pad_on(self, xp: Any, a: Any, pads: Any, value: Any, axes: Any) -> Any:
+        # The array API has no pad: constant padding joins blocks of the fill value, the other
+        # modes take along each axis the indices np.pad gives an arange (sizes only: host work).
+        lib, (a, _, fill) = library_operands([a, pads, 0 if value is None else value])
+        n = a.ndim
+        p = _spread(host_ints(pads), None if axes is None else host_ints(axes), n)
+        if p is None:
+            raise ValueError(f"pads {host_ints(pads)} do not fit a rank-{n} input (axes {axes})")
+        a = a[tuple(_slice(max(-p[i], 0), a.shape[i] - max(-p[i + n], 0)) for i in _range(n))]
+        if self.mode != "constant":
+            fill = None
+        elif math.prod(fill.shape) == 0:
+            fill = xp.zeros((), dtype=a.dtype, device=lib.device)
+        else:
+            fill = xp.astype(xp.reshape(fill, (-1,))[0], a.dtype)
+        grown = False
+        for i in _range(n):
+            before, after = max(p[i], 0), max(p[i + n], 0)
+            if not before and not after:
+                continue
+            grown = True
+            if fill is not None:
+                blocks = [xp.broadcast_to(fill, tuple(a.shape[:i]) + (w,) + tuple(a.shape[i + 1:]))
+                          for w in (before, after)]
+                a = xp.concat([blocks[0], a, blocks[1]], axis=i)
+            else:
+                index = np.pad(np.arange(a.shape[i]), (before, after), mode=self.mode)  # type: ignore[call-overload]
+                a = xp.take(a, lib.asarray(index), axis=i)
+        # np.pad's result is always a new array; so is this one.
+        return a if grown else xp.asarray(a, copy=True)
 
     def infer(self, a: Spec, pads: Spec, *rest: Spec) -> Spec:
         """Each size plus its two pads."""
@@ -425,10 +523,19 @@ class Trilu(Op):
         self.upper = bool(upper)
         self.k = int(k)
 
+    arrays = "any"
+
     def forward(self, a: Any, *k: Any) -> Any:
-        """``np.triu``/``np.tril``."""
-        diagonal = int(np.asarray(k[0]).reshape(-1)[0]) if k else self.k
-        return np.triu(a, diagonal) if self.upper else np.tril(a, diagonal)
+        """``np.triu``/``np.tril``; elsewhere a mask of the kept triangle (the standard has neither)."""
+        diagonal = host_ints(k[0])[0] if k else self.k
+        xp = np if type(a) is np.ndarray else array_namespace(a)
+        if xp is np:
+            return np.triu(a, diagonal) if self.upper else np.tril(a, diagonal)
+        device = common_library([a]).device
+        rows = xp.arange(a.shape[-2], device=device)[:, None]
+        cols = xp.arange(a.shape[-1], device=device)[None, :]
+        keep = cols - rows >= diagonal if self.upper else cols - rows <= diagonal
+        return xp.where(keep, a, xp.zeros_like(a))
 
     def infer(self, a: Spec, *k: Spec) -> Spec:
         """Same shape and dtype; at least 2-D."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import array_namespace, promoted
+from ..arrays import array_namespace, lacks_kernels, promoted, via_numpy
 from ..node import Node
 from ..op import Op
 from ..shapes import Spec, matmul_shape, ufunc_dtype
@@ -36,7 +36,12 @@ class MatMul(Op):
         xp = array_namespace(a, b)
         if xp is np:
             return np.matmul(a, b)
-        return xp.matmul(*promoted(xp, a, b))
+        x, y = promoted(xp, a, b)
+        if lacks_kernels([x, y]) is not None:
+            return via_numpy("MatMul", np.matmul, [a, b])
+        if x.dtype == xp.bool:  # numpy's bool product is an or of ands; the standard's matmul takes numbers
+            return xp.matmul(xp.astype(x, xp.int64), xp.astype(y, xp.int64)) != 0
+        return xp.matmul(x, y)
 
     def infer(self, a: Spec, b: Spec) -> Spec:
         """``np.matmul`` shape and dtype rules."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import array_namespace, common_library, lacks_kernels, promoted, via_numpy
 from ..node import Node
 from ..op import Op
 from ..shapes import Spec, broadcast_shapes, result_dtype, ufunc_dtype
@@ -33,6 +34,21 @@ class _Comparison(Elementwise):
     dot_style = {"fillcolor": "#eef"}
     #: The importer keeps the bool result (ONNX's output type is not the operands').
     onnx_own_result_dtype = True
+    arrays = "any"
+
+    def forward(self, a: Any, b: Any) -> Any:
+        """The ufunc; on another library its function, on the operands promoted as numpy does."""
+        xp = array_namespace(a, b)
+        if xp is np:
+            return self.ufunc(a, b)
+        x, y = promoted(xp, a, b)
+        if type(self) is not Equal:
+            if lacks_kernels([x, y]) is not None:  # torch's uint16/32/64 have == but no <
+                return via_numpy(type(self).__name__, self.ufunc, [a, b])
+            if _is_bool(xp, x, y):
+                # The standard orders numbers only (array-api-strict refuses bools); False < True as 0 < 1.
+                x, y = (_as_uint8(xp, v) for v in (x, y))
+        return getattr(xp, self.ufunc.__name__)(x, y)  # the standard spells these as numpy does
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """The ONNX comparison with both operands in their common (numpy-promoted) dtype."""
@@ -87,7 +103,20 @@ class GreaterEqual(_Comparison):
     onnx_type = "GreaterOrEqual"
 
 
-class LogicalNot(Elementwise):
+class _Logical(Elementwise):
+    """A logical ufunc: any operand dtype, nonzero is true."""
+
+    arrays = "any"
+
+    def forward(self, *values: Any) -> Any:
+        """The ufunc; on another library its function of the operands as bools (the standard's take bools only)."""
+        xp = array_namespace(*values)
+        if xp is np:
+            return self.ufunc(*values)
+        return getattr(xp, self.ufunc.__name__)(*(_truth(xp, v) for v in values))
+
+
+class LogicalNot(_Logical):
     """``not a`` (nonzero is true)."""
 
     kind = "logical_not"
@@ -96,7 +125,7 @@ class LogicalNot(Elementwise):
     onnx_type = "Not"
 
 
-class LogicalAnd(Elementwise):
+class LogicalAnd(_Logical):
     """``a and b`` (nonzero is true)."""
 
     kind = "logical_and"
@@ -106,7 +135,7 @@ class LogicalAnd(Elementwise):
     onnx_type = "And"
 
 
-class LogicalOr(Elementwise):
+class LogicalOr(_Logical):
     """``a or b`` (nonzero is true)."""
 
     kind = "logical_or"
@@ -116,7 +145,7 @@ class LogicalOr(Elementwise):
     onnx_type = "Or"
 
 
-class LogicalXor(Elementwise):
+class LogicalXor(_Logical):
     """``a xor b`` (nonzero is true)."""
 
     kind = "logical_xor"
@@ -134,6 +163,16 @@ class IsNaN(Elementwise):
     ufunc = np.isnan
     onnx_type = "IsNaN"
     onnx_own_result_dtype = True
+    arrays = "any"
+
+    def forward(self, a: Any) -> Any:
+        """``np.isnan``; ``xp.isnan`` on another library (integers and bools: never NaN)."""
+        xp = array_namespace(a)
+        if xp is np:
+            return np.isnan(a)
+        if not _is_inexact(xp, a):
+            return xp.zeros_like(a, dtype=xp.bool)
+        return xp.isnan(a)
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``IsNaN`` of the operand as it is."""
@@ -148,6 +187,7 @@ class IsInf(Op):
     fresh_output = True
     onnx_type = "IsInf"
     onnx_own_result_dtype = True
+    arrays = "any"
 
     def __init__(self, detect_negative: bool = True, detect_positive: bool = True) -> None:
         self.detect_negative = bool(detect_negative)
@@ -155,6 +195,14 @@ class IsInf(Op):
 
     def forward(self, a: Any) -> Any:
         """``np.isinf``, or ``np.isposinf``/``np.isneginf`` for one sign, or all false."""
+        xp = array_namespace(a)
+        if xp is not np:
+            if not _is_inexact(xp, a) or not (self.detect_negative or self.detect_positive):
+                return xp.zeros_like(a, dtype=xp.bool)
+            found = xp.isinf(a)
+            if self.detect_negative and self.detect_positive:
+                return found
+            return xp.logical_and(found, a > 0 if self.detect_positive else a < 0)
         if self.detect_negative and self.detect_positive:
             return np.isinf(a)
         if self.detect_positive:
@@ -192,10 +240,21 @@ class Where(Op):
     formula = "a ? b : c"
     onnx_type = "Where"
     onnx_own_result_dtype = True
+    arrays = "any"
 
     def forward(self, condition: Any, a: Any, b: Any) -> Any:
         """``np.where`` (a nonzero condition counts as true), in the result dtype."""
-        return np.where(condition, a, b)
+        xp = array_namespace(condition, a, b)
+        if xp is np:
+            return np.where(condition, a, b)
+        lib = common_library([condition, a, b])
+        if _is_scalar(a) and _is_scalar(b):  # the standard's where wants one array among the branches
+            a = lib.asarray(np.asarray(np.result_type(a, b).type(a)))
+        x, y = promoted(xp, a, b)
+        cond = _truth(xp, condition)
+        if _is_scalar(cond):
+            cond = xp.asarray(cond, device=lib.device)
+        return xp.where(cond, x, y)
 
     def infer(self, condition: Spec, a: Spec, b: Spec) -> Spec:
         """The three shapes broadcast; the common dtype of ``a`` and ``b``."""
@@ -211,6 +270,31 @@ class Where(Op):
     def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
         """``Where(condition, X, Y)``."""
         return [cls()(*ctx.operands(), name=ctx.name())]
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (int, float, complex, bool))
+
+
+def _is_bool(xp: Any, *values: Any) -> bool:
+    return any(not _is_scalar(v) and v.dtype == xp.bool for v in values)
+
+
+def _is_inexact(xp: Any, value: Any) -> bool:
+    return bool(xp.isdtype(value.dtype, ("real floating", "complex floating")))
+
+
+def _as_uint8(xp: Any, value: Any) -> Any:
+    if _is_scalar(value):
+        return int(value)
+    return xp.astype(value, xp.uint8) if value.dtype == xp.bool else value
+
+
+def _truth(xp: Any, value: Any) -> Any:
+    # numpy's logical functions take any dtype (nonzero is true, NaN too); the standard's take bools.
+    if _is_scalar(value):
+        return bool(value)
+    return value if value.dtype == xp.bool else value != 0
 
 
 def equal(a: Any, b: Any, *, name: str | None = None) -> Node:

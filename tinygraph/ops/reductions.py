@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..arrays import ArrayLibrary, array_namespace, common_library, lacks_kernels, promoted, via_numpy
 from ..errors import GraphError, ShapeError
 from ..node import Node
 from ..op import Op
@@ -40,8 +41,11 @@ class _Reduction(Op):
     arity = 1
     fresh_output = True
     reducer: ClassVar[Any]
+    #: ``reducer`` on any array library: ``(xp, library, x, axis, keepdims, accumulator numpy dtype)``.
+    xp_reducer: ClassVar[Any]
     #: The first opset in which the ONNX op takes its axes as an input instead of an attribute.
     onnx_axes_input_since: ClassVar[int]
+    arrays = "any"
 
     def __init__(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> None:
         # numpy integers (np.int64(0)) are accepted as axes, as numpy itself accepts them.
@@ -50,17 +54,39 @@ class _Reduction(Op):
 
     def forward(self, a: Any) -> Any:
         """Reduce over ``axis`` (float16 accumulated in float32)."""
-        x = np.asarray(a)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-            y = type(self).reducer(_widened(x), axis=self.axis, keepdims=self.keepdims)
-        return np.asarray(y).astype(_FLOAT16, copy=False) if x.dtype == _FLOAT16 else y
+        xp = array_namespace(a)
+        if xp is np:
+            x = np.asarray(a)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+                y = type(self).reducer(_widened(x), axis=self.axis, keepdims=self.keepdims)
+            return np.asarray(y).astype(_FLOAT16, copy=False) if x.dtype == _FLOAT16 else y
+        if lacks_kernels([a]) is not None:
+            return via_numpy(type(self).__name__, self.forward, [a])
+        lib = common_library([a])
+        source = lib.numpy_dtype(a.dtype)
+        want = self._result_dtype(source)
+        x, acc = (xp.astype(a, xp.float32), _FLOAT32) if source == _FLOAT16 else (a, want)
+        axis, keepdims = self.axis, self.keepdims
+        if axis == ():  # numpy reduces nothing; reducing a new axis of one does so on any library
+            x, axis, keepdims = x[..., None], -1, False
+        y = type(self).xp_reducer(xp, lib, x, axis, keepdims, acc)
+        target = lib.dtype(want)
+        return y if y.dtype == target else xp.astype(y, target)
+
+    @classmethod
+    def _result_dtype(cls, dtype: np.dtype[Any]) -> np.dtype[Any]:
+        """numpy's result dtype of this reduction of a ``dtype`` operand (int32 sums to int64)."""
+        key = (cls, dtype)
+        found = _RESULT_DTYPES.get(key)
+        if found is None:
+            with np.errstate(all="ignore"):
+                found = _RESULT_DTYPES[key] = cls.reducer(np.ones(1, dtype=dtype), axis=None, keepdims=False).dtype
+        return found
 
     def infer(self, a: Spec) -> Spec:
         """The reduced shape; numpy's accumulator dtype (e.g. int32 sums to int64)."""
         shape = reduce_shape(a.shape, self.axis, self.keepdims)
-        with np.errstate(all="ignore"):
-            dtype = type(self).reducer(np.ones(1, dtype=a.dtype), axis=None, keepdims=False).dtype
-        return Spec(shape, dtype)
+        return Spec(shape, self._result_dtype(a.dtype))
 
     def lowering(self, backend: str, node: Node) -> Any:
         """``jax.numpy``'s reduction of the same name; no numba lowering."""
@@ -106,6 +132,9 @@ class _Reduction(Op):
             raise ValueError(f"a reduction computed in another dtype ({kwargs['dtype']}) is not supported")
         x, dim, keepdim = (*args, None, False)[:3]
         return cls(tuple(dim) if dim else None, bool(keepdim))(x)
+
+
+_RESULT_DTYPES: dict[tuple[type, np.dtype[Any]], np.dtype[Any]] = {}
 
 
 def _onnx_axis(axes: Sequence[int], noop_with_empty_axes: bool) -> tuple[int, ...] | None:
@@ -174,11 +203,98 @@ def _sum_dtype(a: Any) -> Any:
     return np.asarray(a).dtype
 
 
+# --- the reductions on any array library: (xp, library, x, axis, keepdims, accumulator dtype) ----------
+# float16 operands come widened to float32 (the accumulator then float32); the caller casts the
+# result to the node's dtype.
+
+def _accumulator(lib: ArrayLibrary, dtype: np.dtype[Any]) -> Any:
+    if dtype.kind == "u" and dtype.itemsize > 1 and lib.name == "torch":
+        # torch has no uint64 sums: the signed sum of the same width wraps to the same bits.
+        return lib.dtype(np.dtype(f"i{dtype.itemsize}"))
+    return lib.dtype(dtype)
+
+
+def _xp_sum(xp: Any, lib: ArrayLibrary, x: Any, axis: Any, keepdims: bool, acc: np.dtype[Any]) -> Any:
+    if acc.kind == "b":  # numpy's bool sum (dtype=bool) is an or
+        return xp.any(x, axis=axis, keepdims=keepdims)
+    dtype = _accumulator(lib, acc)
+    return xp.sum(xp.astype(x, dtype) if x.dtype != dtype else x, axis=axis, keepdims=keepdims, dtype=dtype)
+
+
+def _xp_mean(xp: Any, lib: ArrayLibrary, x: Any, axis: Any, keepdims: bool, acc: np.dtype[Any]) -> Any:
+    dtype = lib.dtype(acc)
+    return xp.mean(xp.astype(x, dtype) if x.dtype != dtype else x, axis=axis, keepdims=keepdims)
+
+
+def _xp_prod(xp: Any, lib: ArrayLibrary, x: Any, axis: Any, keepdims: bool, acc: np.dtype[Any]) -> Any:
+    dtype = _accumulator(lib, acc)
+    return xp.prod(xp.astype(x, dtype) if x.dtype != dtype else x, axis=axis, keepdims=keepdims, dtype=dtype)
+
+
+def _xp_extreme(fill: str) -> Any:
+    def reduce(xp: Any, lib: ArrayLibrary, x: Any, axis: Any, keepdims: bool, acc: np.dtype[Any]) -> Any:
+        dtype = lib.numpy_dtype(x.dtype)
+        if 0 in x.shape:  # the identity, as ONNX defines an empty reduction (the standard's max refuses it)
+            if dtype.kind == "f":
+                init: Any = -np.inf if fill == "low" else np.inf
+            elif dtype.kind in "iu":
+                info = np.iinfo(dtype)
+                init = int(info.min if fill == "low" else info.max)
+            else:
+                init = fill != "low"
+            return xp.full(reduce_shape(x.shape, axis, keepdims), init, dtype=x.dtype, device=lib.device)
+        if dtype.kind == "b":  # the standard's max and min take numbers only
+            return (xp.any if fill == "low" else xp.all)(x, axis=axis, keepdims=keepdims)
+        return (xp.max if fill == "low" else xp.min)(x, axis=axis, keepdims=keepdims)
+    return reduce
+
+
+def _xp_l1(xp: Any, lib: ArrayLibrary, x: Any, axis: Any, keepdims: bool, acc: np.dtype[Any]) -> Any:
+    return _xp_sum(xp, lib, x if acc.kind == "b" else xp.abs(x), axis, keepdims, acc)
+
+
+def _xp_sum_square(xp: Any, lib: ArrayLibrary, x: Any, axis: Any, keepdims: bool, acc: np.dtype[Any]) -> Any:
+    return _xp_sum(xp, lib, x if acc.kind == "b" else x * x, axis, keepdims, acc)
+
+
+def _xp_floating(xp: Any, lib: ArrayLibrary, x: Any) -> Any:
+    # numpy's float functions of integers and bools (sqrt of int8 is float16; float32 where a library lacks it).
+    dtype = lib.numpy_dtype(x.dtype)
+    if dtype.kind in "fc":
+        return x
+    target = np.sqrt(np.zeros(0, dtype)).dtype
+    if getattr(xp, target.name, None) is None:
+        target = _FLOAT32
+    return xp.astype(x, lib.dtype(target))
+
+
+def _xp_l2(xp: Any, lib: ArrayLibrary, x: Any, axis: Any, keepdims: bool, acc: np.dtype[Any]) -> Any:
+    return xp.sqrt(_xp_floating(xp, lib, _xp_sum_square(xp, lib, x, axis, keepdims, acc)))
+
+
+def _xp_log_sum(xp: Any, lib: ArrayLibrary, x: Any, axis: Any, keepdims: bool, acc: np.dtype[Any]) -> Any:
+    return xp.log(_xp_floating(xp, lib, _xp_sum(xp, lib, x, axis, keepdims, acc)))
+
+
+def _xp_log_sum_exp(xp: Any, lib: ArrayLibrary, x: Any, axis: Any, keepdims: bool, acc: np.dtype[Any]) -> Any:
+    work = x if lib.numpy_dtype(x.dtype).kind in "fc" else xp.astype(x, xp.float64)
+    if 0 in x.shape:
+        return xp.log(xp.sum(xp.exp(work), axis=axis, keepdims=keepdims))
+    # Shifted by the max, as the numpy code is: the same numbers, no overflow.
+    m = xp.max(work, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0.0)
+    y = xp.log(xp.sum(xp.exp(work - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        y = xp.squeeze(y, axis=normalize_axes(axis, x.ndim))
+    return y
+
+
 class Sum(_Reduction):
     """``np.sum(a, axis, keepdims=...)``."""
 
     python_operator = "sum"
     reducer = np.sum
+    xp_reducer = staticmethod(_xp_sum)
     onnx_type = "ReduceSum"
     torch_ops = ("aten.sum.default", "aten.sum.dim_IntList")
     onnx_axes_input_since = 13
@@ -189,6 +305,7 @@ class Mean(_Reduction):
 
     python_operator = "mean"
     reducer = np.mean
+    xp_reducer = staticmethod(_xp_mean)
     onnx_type = "ReduceMean"
     torch_ops = ("aten.mean.default", "aten.mean.dim")
     onnx_axes_input_since = 18
@@ -200,6 +317,7 @@ class ReduceMax(_Reduction):
     kind = "reduce_max"
     python_operator = "max"
     reducer = staticmethod(_extreme(np.max, "low"))
+    xp_reducer = staticmethod(_xp_extreme("low"))
     onnx_type = "ReduceMax"
     onnx_axes_input_since = 18
 
@@ -210,6 +328,7 @@ class ReduceMin(_Reduction):
     kind = "reduce_min"
     python_operator = "min"
     reducer = staticmethod(_extreme(np.min, "high"))
+    xp_reducer = staticmethod(_xp_extreme("high"))
     onnx_type = "ReduceMin"
     onnx_axes_input_since = 18
 
@@ -218,6 +337,7 @@ class Prod(_Reduction):
     """``np.prod(a, axis, keepdims=...)``."""
 
     reducer = np.prod
+    xp_reducer = staticmethod(_xp_prod)
     onnx_type = "ReduceProd"
     onnx_axes_input_since = 18
 
@@ -227,6 +347,7 @@ class ReduceL1(_Reduction):
 
     kind = "reduce_l1"
     reducer = staticmethod(_l1)
+    xp_reducer = staticmethod(_xp_l1)
     onnx_type = "ReduceL1"
     onnx_axes_input_since = 18
 
@@ -236,6 +357,7 @@ class ReduceL2(_Reduction):
 
     kind = "reduce_l2"
     reducer = staticmethod(_l2)
+    xp_reducer = staticmethod(_xp_l2)
     onnx_type = "ReduceL2"
     onnx_axes_input_since = 18
 
@@ -245,6 +367,7 @@ class ReduceSumSquare(_Reduction):
 
     kind = "reduce_sum_square"
     reducer = staticmethod(_sum_square)
+    xp_reducer = staticmethod(_xp_sum_square)
     onnx_type = "ReduceSumSquare"
     onnx_axes_input_since = 18
 
@@ -254,6 +377,7 @@ class ReduceLogSum(_Reduction):
 
     kind = "reduce_log_sum"
     reducer = staticmethod(_log_sum)
+    xp_reducer = staticmethod(_xp_log_sum)
     onnx_type = "ReduceLogSum"
     onnx_axes_input_since = 18
 
@@ -263,6 +387,7 @@ class ReduceLogSumExp(_Reduction):
 
     kind = "reduce_log_sum_exp"
     reducer = staticmethod(_log_sum_exp)
+    xp_reducer = staticmethod(_xp_log_sum_exp)
     onnx_type = "ReduceLogSumExp"
     onnx_axes_input_since = 18
 
@@ -283,6 +408,7 @@ class RuntimeReduce(Op):
     arity = 2
     fresh_output = True
     kind = "reduce"
+    arrays = "any"
 
     def __init__(self, reducer: str = "sum", keepdims: bool = True, noop_with_empty_axes: bool = False) -> None:
         if reducer not in _REDUCTIONS:
@@ -297,7 +423,7 @@ class RuntimeReduce(Op):
 
     def forward(self, a: Any, axes: Any) -> Any:
         """The reduction over the axes' values."""
-        return self._reduction([int(v) for v in np.asarray(axes).reshape(-1)]).forward(a)
+        return self._reduction(_ints(axes)).forward(a)
 
     def infer(self, a: Spec, axes: Spec) -> Spec:
         """Exact when the axes are known; else the rank, with unknown sizes where an axis may be."""
@@ -328,6 +454,7 @@ class _ArgExtreme(Op):
     fresh_output = True
     finder: ClassVar[Any]
     onnx_own_result_dtype = True
+    arrays = "any"
 
     def __init__(self, axis: int = 0, keepdims: bool = False, select_last_index: bool = False) -> None:
         self.axis = int(axis)
@@ -336,12 +463,27 @@ class _ArgExtreme(Op):
 
     def forward(self, a: Any) -> Any:
         """The index of the first extreme along ``axis`` (the last with ``select_last_index``), int64."""
+        xp = array_namespace(a)
+        if xp is not np:
+            return self._forward_xp(xp, a)
         x = np.asarray(a)
         if not self.select_last_index:
             return type(self).finder(x, axis=self.axis, keepdims=self.keepdims).astype(_INT64, copy=False)
         last = x.shape[self.axis] - 1
         flipped = type(self).finder(np.flip(x, self.axis), axis=self.axis, keepdims=self.keepdims)
         return (last - flipped).astype(_INT64, copy=False)
+
+    def _forward_xp(self, xp: Any, a: Any) -> Any:
+        """``forward`` with the array API's ``argmax``/``argmin``."""
+        if lacks_kernels([a]) is not None:
+            return via_numpy(type(self).__name__, self.forward, [a])
+        x = xp.astype(a, xp.uint8) if a.dtype == xp.bool else a  # the standard's argmax takes numbers only
+        finder = getattr(xp, type(self).finder.__name__)
+        if not self.select_last_index:
+            y = finder(x, axis=self.axis, keepdims=self.keepdims)
+        else:
+            y = (x.shape[self.axis] - 1) - finder(xp.flip(x, axis=self.axis), axis=self.axis, keepdims=self.keepdims)
+        return y if y.dtype == xp.int64 else xp.astype(y, xp.int64)
 
     def infer(self, a: Spec) -> Spec:
         """The shape reduced over ``axis``; int64."""
@@ -392,6 +534,7 @@ class CumSum(Op):
     arity = None
     fresh_output = True
     onnx_type = "CumSum"
+    arrays = "any"
 
     def __init__(self, axis: int | None = 0, exclusive: bool = False, reverse: bool = False) -> None:
         self.axis = None if axis is None else int(axis)
@@ -400,6 +543,9 @@ class CumSum(Op):
 
     def forward(self, a: Any, *axis: Any) -> Any:
         """``np.cumsum`` in ``a``'s dtype (float16 accumulated in float32), shifted and flipped as asked."""
+        xp = array_namespace(a)
+        if xp is not np:
+            return self._forward_xp(xp, a, *axis)
         x = np.asarray(a)
         ax = normalize_axes(self.axis if self.axis is not None else _one_int(axis[0], "axis"), x.ndim)[0]
         work = np.flip(x, ax) if self.reverse else x
@@ -411,6 +557,23 @@ class CumSum(Op):
             y = np.concatenate([head, np.take(y, np.arange(n - 1), axis=ax)], axis=ax)
         y = np.flip(y, ax) if self.reverse else y
         return np.ascontiguousarray(y).astype(x.dtype, copy=False)
+
+    def _forward_xp(self, xp: Any, a: Any, *axis: Any) -> Any:
+        """``forward`` with the array API's ``cumulative_sum``."""
+        if lacks_kernels([a]) is not None:
+            return via_numpy(type(self).__name__, self.forward, [a, *axis])
+        lib = common_library([a])
+        ax = normalize_axes(self.axis if self.axis is not None else _one_int(axis[0], "axis"), a.ndim)[0]
+        source = lib.numpy_dtype(a.dtype)
+        # float16 sums in float32, as numpy does here; bools as integers (numpy's bool cumsum is a running or).
+        acc = xp.float32 if source == _FLOAT16 else xp.int64 if source.kind == "b" else a.dtype
+        work = xp.flip(a, axis=ax) if self.reverse else a
+        work = work if work.dtype == acc else xp.astype(work, acc)
+        y = xp.cumulative_sum(work, axis=ax, dtype=acc, include_initial=self.exclusive)
+        if self.exclusive:  # the leading 0 kept, the total dropped
+            y = y[(slice(None),) * ax + (slice(0, a.shape[ax]), ...)]
+        y = xp.flip(y, axis=ax) if self.reverse else y
+        return y if y.dtype == a.dtype else xp.astype(y, a.dtype)
 
     def infer(self, a: Spec, *axis: Spec) -> Spec:
         """Same shape and dtype."""
@@ -450,6 +613,7 @@ class TopK(Op):
     fresh_output = True
     onnx_type = "TopK"
     onnx_own_result_dtype = True
+    arrays = "any"
 
     def __init__(self, k: int | None, axis: int = -1, largest: bool = True, output: str = "values") -> None:
         if output not in ("values", "indices"):
@@ -463,6 +627,9 @@ class TopK(Op):
 
     def forward(self, a: Any, *k: Any) -> Any:
         """A stable sort along ``axis``, the first ``k`` kept."""
+        xp = array_namespace(a)
+        if xp is not np:
+            return self._forward_xp(xp, a, *k)
         x = np.asarray(a)
         axis = self.axis % x.ndim
         n = x.shape[axis]
@@ -479,6 +646,22 @@ class TopK(Op):
         if self.output == "indices":
             return idx.astype(_INT64, copy=False)
         return np.take_along_axis(x, idx, axis=axis)
+
+    def _forward_xp(self, xp: Any, a: Any, *k: Any) -> Any:
+        """``forward`` with the array API's stable ``argsort`` (descending keeps ties in index order too)."""
+        if lacks_kernels([a]) is not None:
+            return via_numpy(type(self).__name__, self.forward, [a, *k])
+        axis = self.axis % a.ndim
+        n = a.shape[axis]
+        kk = self.k if self.k is not None else _one_int(k[0], "k")
+        if not 0 <= kk <= n:
+            raise ValueError(f"k={kk} is not between 0 and the {n} values along axis {self.axis}")
+        x = xp.astype(a, xp.uint8) if a.dtype == xp.bool else a  # the standard sorts numbers only
+        order = xp.argsort(x, axis=axis, descending=self.largest, stable=True)
+        idx = order[(slice(None),) * axis + (slice(0, kk), ...)]
+        if self.output == "indices":
+            return idx if idx.dtype == xp.int64 else xp.astype(idx, xp.int64)
+        return xp.take_along_axis(a, idx, axis=axis)
 
     def infer(self, a: Spec, *k: Spec) -> Spec:
         """``a``'s shape with ``k`` (unknown until run time if it is) along ``axis``; the values' dtype or int64."""
@@ -525,10 +708,20 @@ class TopK(Op):
 
 def _one_int(value: Any, what: str) -> int:
     """A run-time operand holding one integer (0-D or of one element), as an int."""
-    flat = np.asarray(value).reshape(-1)
-    if flat.size != 1:
-        raise ValueError(f"the {what} must be one integer, got {flat.size} values")
-    return int(flat[0])
+    values = _ints(value)
+    if len(values) != 1:
+        raise ValueError(f"the {what} must be one integer, got {len(values)} values")
+    return values[0]
+
+
+def _ints(value: Any) -> list[int]:
+    """A run-time operand's integers (axes, counts), in order, as Python ints."""
+    xp = array_namespace(value)
+    if xp is np:
+        return [int(v) for v in np.asarray(value).reshape(-1)]
+    # They decide shapes, so they are read on the host, one by one (the standard has no tolist).
+    flat = xp.reshape(value, (-1,))
+    return [int(flat[i]) for i in range(flat.shape[0])]
 
 
 def _operand_or_attribute(attribute: int | None, operand: Sequence[Spec], what: str) -> int | None:
@@ -549,16 +742,38 @@ class Einsum(Op):
     arity = None
     fresh_output = True
     onnx_type = "Einsum"
+    arrays = "any"
 
     def __init__(self, equation: str) -> None:
         self.equation = str(equation).replace(" ", "")
 
     def forward(self, *operands: Any) -> Any:
         """``np.einsum`` (float16 accumulated in float32), always a new array."""
+        xp = array_namespace(*operands)
+        if xp is not np:
+            return self._forward_xp(xp, operands)
         arrays = [np.asarray(o) for o in operands]
         half = any(a.dtype == _FLOAT16 for a in arrays)
         y = np.einsum(self.equation, *(_widened(a) for a in arrays), optimize=len(arrays) > 2)
         return np.array(y, dtype=_FLOAT16 if half else None, copy=True)
+
+    def _forward_xp(self, xp: Any, operands: Sequence[Any]) -> Any:
+        """torch: ``torch.einsum`` on the operands promoted as numpy does; other libraries through numpy.
+
+        The array API standard has no einsum; torch's computes bools and its few-kernel unsigned
+        dtypes not at all, so those go through numpy too.
+        """
+        lib = common_library(operands)
+        arrays = promoted(xp, *operands)
+        if lib.name != "torch" or lacks_kernels(arrays) is not None or any(a.dtype == xp.bool for a in arrays):
+            return via_numpy(type(self).__name__, self.forward, operands)
+        import torch
+
+        dtype = arrays[0].dtype
+        half = dtype == xp.float16
+        y = torch.einsum(self.equation, *(xp.astype(a, xp.float32) if half else a for a in arrays))
+        # torch sums small integers in int64 (numpy in their own dtype: the same bits once cast back).
+        return y if y.dtype == dtype else xp.astype(y, dtype)
 
     def _terms(self, n: int) -> tuple[list[str], str]:
         lhs, arrow, rhs = self.equation.partition("->")

@@ -7,7 +7,8 @@ K/V heads than query heads (grouped-query attention) each K/V head serves ``Hq /
 (a mask shorter than ``L`` is padded with "may not attend"). ``is_causal``: query ``i`` attends
 keys ``j <= i``. A query that may attend no key gets zeros. The KV cache (``past_key``,
 ``past_value``, the ``present_*`` outputs), ``nonpad_kv_seqlen``, sliding windows and the
-``qk_matmul_output`` output are not supported.
+``qk_matmul_output`` output are not supported. It computes on any array library (``arrays = "any"``)
+with the array API standard's ``matmul``, ``exp``, ``where``, ``repeat``...
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..arrays import array_namespace, common_library
 from ..errors import ShapeError
 from ..node import Node
 from ..op import Op
@@ -93,8 +95,13 @@ class Attention(Op):
         shape = (b, hq, s, dv) if rank == 4 else (b, s, None if hq is None or dv is None else hq * dv)
         return Spec(shape, q.dtype)
 
+    arrays = "any"
+
     def forward(self, q: Any, k: Any, v: Any, mask: Any = None) -> Any:
         """One batched matmul for the scores, a guarded softmax, one for the values."""
+        xp = array_namespace(q, k, v) if mask is None else array_namespace(q, k, v, mask)
+        if xp is not np:
+            return self._forward_on(xp, q, k, v, mask)
         dtype = np.asarray(q).dtype
         work = np.dtype(np.float32) if dtype == np.float16 else dtype
         zero, never, one = work.type(0), work.type(-np.inf), work.type(1)
@@ -133,6 +140,50 @@ class Attention(Op):
         if self.q_num_heads is not None:
             y = y.transpose(0, 2, 1, 3).reshape(y.shape[0], s, -1)
         return np.ascontiguousarray(y, dtype=dtype)
+
+    def _forward_on(self, xp: Any, q: Any, k: Any, v: Any, mask: Any) -> Any:
+        """``forward`` with the namespace's functions (Python scalars are weak: they keep the work dtype)."""
+        lib = common_library([q, k, v])
+        dtype = q.dtype
+        half = getattr(xp, "float16", None)
+        work = xp.float32 if half is not None and dtype == half else dtype
+        device = q.device
+        zero = xp.zeros((), dtype=work, device=device)  # where() takes one scalar at most
+        q, k, v = (xp.astype(a, work, copy=False) for a in (q, k, v))
+        if q.ndim == 3:
+            q, k, v = (_heads_on(xp, a, h) for a, h in ((q, self.q_num_heads), (k, self.kv_num_heads),
+                                                         (v, self.kv_num_heads)))
+        s, length = q.shape[2], k.shape[2]
+        bias = xp.zeros((s, length), dtype=work, device=device)
+        if mask is not None:
+            boolean = mask.dtype == xp.bool
+            if mask.shape[-1] < length:
+                fill = xp.full((*mask.shape[:-1], length - mask.shape[-1]), False if boolean else -math.inf,
+                               dtype=mask.dtype, device=device)
+                mask = xp.concat([mask, fill], axis=-1)
+            bias = bias + (xp.where(mask, zero, -math.inf) if boolean else xp.astype(mask, work))
+        if self.is_causal:
+            allowed = xp.arange(length, device=device)[None, :] <= xp.arange(s, device=device)[:, None]
+            bias = bias + xp.where(allowed, zero, -math.inf)
+        groups = q.shape[1] // k.shape[1]
+        if groups > 1:
+            k, v = xp.repeat(k, groups, axis=1), xp.repeat(v, groups, axis=1)
+        scale = self.scale if self.scale is not None else 1 / math.sqrt(q.shape[3])
+        scores = xp.matmul(q, xp.matrix_transpose(k)) * float(lib.numpy_dtype(work).type(scale))
+        if self.softcap > 0:
+            softcap = float(lib.numpy_dtype(work).type(self.softcap))
+            scores = xp.tanh(scores / softcap) * softcap
+        scores = scores + bias
+        top = xp.max(scores, axis=-1, keepdims=True)
+        e = xp.exp(scores - xp.where(_neginf(xp, top), 0.0, top))
+        total = xp.sum(e, axis=-1, keepdims=True)
+        weights = e / xp.where(total == 0, 1.0, total)
+        # A query that may attend no key (its mask row all -inf) gets zeros, as ONNX specifies.
+        weights = xp.where(_neginf(xp, xp.max(bias, axis=-1, keepdims=True)), 0.0, weights)
+        y = xp.matmul(weights, v)
+        if self.q_num_heads is not None:
+            y = xp.reshape(xp.permute_dims(y, (0, 2, 1, 3)), (y.shape[0], s, -1))
+        return xp.astype(y, dtype, copy=False)
 
     @classmethod
     def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
@@ -226,6 +277,15 @@ def _split(size: int | None, heads: int | None, name: str) -> int | None:
 def _heads(a: Any, heads: int | None) -> Any:
     assert heads is not None
     return a.reshape(a.shape[0], a.shape[1], heads, -1).transpose(0, 2, 1, 3)
+
+
+def _heads_on(xp: Any, a: Any, heads: int | None) -> Any:
+    assert heads is not None
+    return xp.permute_dims(xp.reshape(a, (a.shape[0], a.shape[1], heads, -1)), (0, 2, 1, 3))
+
+
+def _neginf(xp: Any, a: Any) -> Any:
+    return xp.isinf(a) & (a < 0)
 
 
 def attention(q: Any, k: Any, v: Any, attn_mask: Any = None, scale: float | None = None, is_causal: bool = False,

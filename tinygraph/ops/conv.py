@@ -4,6 +4,12 @@ Every op here takes ``x`` of shape ``(N, C, *spatial)``, one or more spatial axe
 Sliding windows are views (``numpy.lib.stride_tricks.sliding_window_view``): a convolution copies
 them once into an im2col matrix and multiplies it with the kernel through BLAS; pooling reduces them.
 
+On other array libraries (``arrays = "any"``): torch's 1-D to 3-D convolution and pooling run through
+``torch.nn.functional`` (on the tensors' device), the padding, ``ceil_mode``'s overhang and the divisor
+computed here as for numpy; every other library, and more than 3 spatial axes, use the array API
+standard only: the windows are strided slices of the padded input, one per kernel position (the
+standard has no sliding-window view), stacked into the im2col matrix or folded with ``maximum``/``add``.
+
 ``padding`` is an int (every side), a tuple with one int per spatial axis (both sides of it), a tuple
 of ``2 * ndim`` ints (ONNX's ``pads``: all the starts, then all the ends), or ``"valid"`` (none),
 ``"same"``/``"same_upper"`` (output size ``ceil(size / stride)``, the odd pixel at the end, as
@@ -13,12 +19,13 @@ torch's ``"same"`` and ONNX's ``SAME_UPPER``) or ``"same_lower"`` (the odd pixel
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..arrays import array_namespace, common_library
 from ..errors import ShapeError
 from ..node import Node
 from ..op import Op
@@ -155,6 +162,63 @@ def _fold_windows(views: Any, nd: int, ufunc: Any) -> Any:
     return out
 
 
+# --- other array libraries ----------------------------------------------------------------------------
+
+
+def _numpy_result_type(xp: Any, *values: Any) -> np.dtype[Any]:
+    """The dtype numpy's promotion gives arrays of another library (what the node's spec says)."""
+    lib = common_library(values)
+    return np.result_type(*(lib.numpy_dtype(v.dtype) for v in values))
+
+
+def _torch_functional(xp: Any, nd: int) -> Any:
+    """``torch.nn.functional`` when ``xp`` is torch's namespace and it has ``nd``-d pooling and convolution."""
+    if nd > 3 or not getattr(xp, "__name__", "").endswith("torch"):
+        return None
+    import torch.nn.functional
+
+    return torch.nn.functional
+
+
+def _pad_on(xp: Any, x: Any, pads: Sequence[tuple[int, int]], fill: float | int = 0) -> Any:
+    """``x`` padded with ``fill`` on its last ``len(pads)`` axes (``(start, end)`` each), on any library."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    functional = _torch_functional(xp, 0)
+    if functional is not None:  # one kernel instead of a concatenation per axis
+        flat = [int(v) for lo_hi in reversed(pads) for v in lo_hi]  # torch lists the last axis first
+        return functional.pad(x, flat, value=fill)
+    first = x.ndim - len(pads)
+    for axis, (lo, hi) in enumerate(pads, start=first):
+        # The standard has no pad: concatenate blocks of the fill value (works on immutable arrays too).
+        parts = []
+        for width in (lo, hi):
+            shape = list(x.shape)
+            shape[axis] = width
+            parts.append(xp.full(tuple(shape), fill, dtype=x.dtype, device=x.device) if width else None)
+        x = xp.concat([p for p in (parts[0], x, parts[1]) if p is not None], axis=axis)
+    return x
+
+
+def _window_parts(x: Any, out: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
+                  dilation: Sequence[int]) -> Iterator[Any]:
+    """Every kernel position's pixels of every window of the padded ``x``: one strided slice ``(N, C, *out)`` each."""
+    for position in np.ndindex(*kernel):  # C order: the order of the kernel's flattened pixels
+        spatial = tuple(slice(k * d, k * d + (o - 1) * s + 1, s) for k, d, o, s in zip(position, dilation, out, stride))
+        yield x[(slice(None), slice(None)) + spatial]
+
+
+def _fold_on(xp: Any, x: Any, out: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
+             dilation: Sequence[int], combine: Any) -> Any:
+    """``combine`` (``xp.maximum``, ``xp.add``) folded over the kernel positions of every window."""
+    result: Any = None
+    for part in _window_parts(x, out, kernel, stride, dilation):
+        result = part if result is None else combine(result, part)
+    if math.prod(kernel) == 1:  # a single slice is a view of the input: the op's result is fresh
+        result = xp.asarray(result, copy=True)
+    return result
+
+
 def _spatial(x: Spec, what: str, min_rank: int = 3) -> None:
     if x.ndim < min_rank:
         raise ShapeError(f"{what} needs an input of shape (N, C, *spatial), got rank {x.ndim} {format_shape(x.shape)}")
@@ -263,8 +327,13 @@ class Conv(Op):
         window, _, _ = self._geometry(x.shape, w.shape)
         return Spec((x.shape[0], m, *window.out), _float_dtype(*specs))
 
+    arrays = "any"
+
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         """im2col of the windows (one copy), then one matmul per group through BLAS."""
+        xp = array_namespace(x, w) if b is None else array_namespace(x, w, b)
+        if xp is not np:
+            return self._forward_on(xp, x, w, b)
         window, stride, dilation = self._geometry(x.shape, w.shape)
         dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
         work = _compute_dtype(dtype)
@@ -288,6 +357,33 @@ class Conv(Op):
         if b is not None:
             y += np.asarray(b, dtype=work).reshape(m, 1, *(1,) * nd)
         return np.ascontiguousarray(np.swapaxes(y, 0, 1), dtype=dtype)
+
+    def _forward_on(self, xp: Any, x: Any, w: Any, b: Any) -> Any:
+        """Another library: torch's ``conv1d``-``conv3d``, else im2col from strided slices and one matmul."""
+        window, stride, dilation = self._geometry(tuple(x.shape), tuple(w.shape))
+        lib = common_library([x, w] if b is None else [x, w, b])
+        dtype = _numpy_result_type(xp, x, w) if b is None else _numpy_result_type(xp, x, w, b)
+        work = lib.dtype(_compute_dtype(dtype))
+        x, w = xp.astype(x, work, copy=False), xp.astype(w, work, copy=False)
+        b = None if b is None else xp.astype(b, work, copy=False)
+        x = _pad_on(xp, x, window.pad_width())
+        nd = len(stride)
+        functional = _torch_functional(xp, nd)
+        if functional is not None:
+            conv_nd = (functional.conv1d, functional.conv2d, functional.conv3d)[nd - 1]
+            y = conv_nd(x, w, b, stride, 0, dilation, self.groups)
+        else:
+            n, c = x.shape[:2]
+            m, g = w.shape[0], self.groups
+            out, k = [int(o) for o in window.out], math.prod(w.shape[2:])  # type: ignore[arg-type]
+            # (N, C, K, *out) -> (N, G, C/G * K, out): rows ordered as the kernel's (channel, then pixel).
+            cols = xp.stack(list(_window_parts(x, out, w.shape[2:], stride, dilation)), axis=2)
+            cols = xp.reshape(cols, (n, g, (c // g) * k, math.prod(out)))
+            kernel = xp.reshape(w, (1, g, m // g, (c // g) * k))
+            y = xp.reshape(xp.matmul(kernel, cols), (n, m, *out))
+            if b is not None:
+                y = y + xp.reshape(b, (1, m, *(1,) * nd))
+        return xp.astype(y, lib.dtype(dtype), copy=False)
 
     def onnx_attributes(self, node: Node) -> dict[str, Any]:
         """``strides``, ``dilations``, ``group``, ``kernel_shape`` and ``pads`` or ``auto_pad``."""
@@ -398,8 +494,13 @@ class MaxPool(_Pool):
             raise ShapeError(f"needs a numeric input, got {x.dtype}")
         return x.dtype
 
+    arrays = "any"
+
     def forward(self, x: Any) -> Any:
         """Pad with the lowest value, then the max over each window view."""
+        xp = array_namespace(x)
+        if xp is not np:
+            return self._forward_on(xp, x)
         window, kernel, stride, dilation = self._geometry(x.shape)
         x = np.asarray(x)
         low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
@@ -407,6 +508,20 @@ class MaxPool(_Pool):
         if any(p != (0, 0) for p in pads):
             x = np.pad(x, [(0, 0), (0, 0), *pads], constant_values=low)
         return _fold_windows(window.windows(x, stride, dilation), len(kernel), np.maximum)
+
+    def _forward_on(self, xp: Any, x: Any) -> Any:
+        """Another library: torch's ``max_pool1d``-``max_pool3d`` on the padded input, else ``maximum`` folded."""
+        window, kernel, stride, dilation = self._geometry(tuple(x.shape))
+        floating = xp.isdtype(x.dtype, "real floating")
+        x = _pad_on(xp, x, window.pad_width(), -math.inf if floating else int(xp.iinfo(x.dtype).min))
+        out = [int(o) for o in window.out]  # type: ignore[arg-type]
+        # torch's CUDA max_pool kernels are for floats only: integers take the standard's path everywhere.
+        functional = _torch_functional(xp, len(kernel)) if floating else None
+        if functional is None:
+            return _fold_on(xp, x, out, kernel, stride, dilation, xp.maximum)
+        pool = (functional.max_pool1d, functional.max_pool2d, functional.max_pool3d)[len(kernel) - 1]
+        # The padding (and ceil mode's overhang) is in x already: torch's own limits it to half the kernel.
+        return pool(x, kernel, stride, 0, dilation, ceil_mode=False)
 
     def onnx_attributes(self, node: Node) -> dict[str, Any]:
         """``kernel_shape``, ``strides``, ``pads``/``auto_pad``, ``dilations``, ``ceil_mode``."""
@@ -443,8 +558,13 @@ class AvgPool(_Pool):
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
         self.count_include_pad = bool(count_include_pad)
 
+    arrays = "any"
+
     def forward(self, x: Any) -> Any:
         """Window sums of the zero-padded input, divided by how many pixels each window counts."""
+        xp = array_namespace(x)
+        if xp is not np:
+            return self._forward_on(xp, x)
         window, kernel, stride, dilation = self._geometry(x.shape)
         dtype, shape = np.asarray(x).dtype, x.shape[2:]
         x = np.asarray(x, dtype=_compute_dtype(dtype))
@@ -464,6 +584,38 @@ class AvgPool(_Pool):
         counts = _fold_windows(window.windows(inside, stride, dilation), nd, np.add)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (sums / counts).astype(dtype, copy=False)
+
+    def _forward_on(self, xp: Any, x: Any) -> Any:
+        """Another library: window sums (torch: means) of the padded input over those of the counted pixels' mask."""
+        window, kernel, stride, dilation = self._geometry(tuple(x.shape))
+        lib = common_library([x])
+        dtype = lib.numpy_dtype(x.dtype)
+        x = xp.astype(x, lib.dtype(_compute_dtype(dtype)), copy=False)
+        sizes = x.shape[2:]
+        pads = window.pad_width()
+        x = _pad_on(xp, x, pads)
+        # The pixels each window counts: the input (and the explicit padding, if counted), never ceil mode's
+        # overhang: ones over those, zero-padded to x's shape.
+        if self.count_include_pad:
+            counted = [int(size) + lo + hi - int(e) for size, (lo, hi), e in zip(sizes, pads, window.extra)]  # type: ignore[arg-type]
+            mask_pads = [(0, int(e)) for e in window.extra]  # type: ignore[arg-type]
+        else:
+            counted, mask_pads = [int(size) for size in sizes], pads
+        everything = not any(lo or hi for lo, hi in mask_pads)
+        mask = None if everything else _pad_on(xp, xp.ones((1, 1, *counted), dtype=x.dtype, device=x.device), mask_pads)
+        out = [int(o) for o in window.out]  # type: ignore[arg-type]
+        functional = _torch_functional(xp, len(kernel))
+        if functional is not None and all(d == 1 for d in dilation):  # torch's avg_pool has no dilation
+            pool = (functional.avg_pool1d, functional.avg_pool2d, functional.avg_pool3d)[len(kernel) - 1]
+            sums = pool(x, kernel, stride, 0, False, True)  # means of whole windows: the ratio is the same
+            counts = None if mask is None else pool(mask, kernel, stride, 0, False, True)
+            if counts is None:
+                return xp.astype(sums, lib.dtype(dtype), copy=False)
+        else:
+            sums = _fold_on(xp, x, out, kernel, stride, dilation, xp.add)
+            counts = float(math.prod(kernel)) if mask is None else _fold_on(xp, mask, out, kernel, stride, dilation,
+                                                                            xp.add)
+        return xp.astype(sums / counts, lib.dtype(dtype), copy=False)
 
     @classmethod
     def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
@@ -504,8 +656,14 @@ class _GlobalPool(Op):
         dtype = _float_dtype(x) if type(self).reducer is np.mean else x.dtype
         return Spec((*x.shape[:2], *(1,) * (x.ndim - 2)), dtype)
 
+    arrays = "any"
+
     def forward(self, x: Any) -> Any:
         """The reduction over every spatial axis, kept as size-1 axes."""
+        xp = array_namespace(x)
+        if xp is not np:
+            reduce = xp.mean if type(self).reducer is np.mean else xp.max
+            return reduce(x, axis=tuple(range(2, x.ndim)), keepdims=True)
         return type(self).reducer(x, axis=tuple(range(2, np.ndim(x))), keepdims=True)
 
 
@@ -564,8 +722,14 @@ class Flatten(Op):
 
         return Spec((prod(x.shape[:axis]), prod(x.shape[axis:])), x.dtype)
 
+    arrays = "any"
+
     def forward(self, x: Any) -> Any:
-        """``np.reshape`` to two axes (a view when numpy can make one)."""
+        """``reshape`` to two axes (a view when the library can make one)."""
+        xp = array_namespace(x)
+        if xp is not np:
+            axis = self._axis(x.ndim)
+            return xp.reshape(x, (math.prod(x.shape[:axis]), math.prod(x.shape[axis:])))
         axis = self._axis(np.ndim(x))
         shape = np.shape(x)
         return np.reshape(x, (math.prod(shape[:axis]), math.prod(shape[axis:])))

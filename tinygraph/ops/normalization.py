@@ -1,7 +1,8 @@
 """Normalization layers as run at inference (batch, layer, instance and group norm) and ``dropout`` (identity).
 
 Statistics of float16 inputs are accumulated in float32 (ONNX's ``stash_type=1``); the result has
-the input's dtype. Channels are axis 1 (NCHW), as in ONNX and torch.
+the input's dtype. Channels are axis 1 (NCHW), as in ONNX and torch. Every op computes on any array
+library (``arrays = "any"``) with the array API standard's ``mean``, ``sqrt`` and arithmetic.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..arrays import array_namespace
 from ..errors import GraphError, ShapeError
 from ..node import Node
 from ..op import Op, constant
@@ -28,6 +30,34 @@ def _work(x: Any) -> Any:
     # float16 statistics lose too much in float16 sums: compute in float32, as ONNX's stash_type=1.
     x = np.asarray(x)
     return x.astype(np.float32) if x.dtype == np.float16 else x
+
+
+def _work_on(xp: Any, x: Any) -> Any:
+    """``_work`` on another library: float16 as float32, other dtypes as they are."""
+    half = getattr(xp, "float16", None)  # array-api-strict has no float16
+    return xp.astype(x, xp.float32) if half is not None and x.dtype == half else x
+
+
+def _channel_shaped_on(xp: Any, value: Any, ndim: int) -> Any:
+    return xp.reshape(value, (-1, *(1,) * (ndim - 2)))
+
+
+def _normalize_on(xp: Any, w: Any, axes: tuple[int, ...], epsilon: float, scale: Any, bias: Any,
+                  shape: tuple[int, ...] | None = None) -> Any:
+    """``_normalize`` with the namespace's functions (Python's ``epsilon`` is weak: it keeps ``w``'s dtype)."""
+    mean = xp.mean(w, axis=axes, keepdims=True)
+    centered = w - mean
+    var = xp.mean(centered * centered, axis=axes, keepdims=True)
+    y = centered / xp.sqrt(var + epsilon)
+    if shape is not None:
+        y = xp.reshape(y, shape)
+    scale, bias = _work_on(xp, scale), _work_on(xp, bias)
+    return y * _channel_shaped_on(xp, scale, y.ndim) + _channel_shaped_on(xp, bias, y.ndim)
+
+
+def _as_input(xp: Any, y: Any, x: Any) -> Any:
+    """``y`` in ``x``'s dtype (the result's, whatever the parameters' dtypes)."""
+    return xp.astype(y, x.dtype, copy=False)
 
 
 def _float_input(x: Spec, what: str, min_rank: int) -> None:
@@ -88,8 +118,18 @@ class BatchNorm(Op):
         _per_channel(x, (scale, bias, mean, var), ("scale", "bias", "mean", "var"))
         return x
 
+    arrays = "any"
+
     def forward(self, x: Any, scale: Any, bias: Any, mean: Any, var: Any) -> Any:
         """Folded into one multiply and one add per element."""
+        xp = array_namespace(x, scale, bias, mean, var)
+        if xp is not np:
+            w = _work_on(xp, x)
+            factor = _work_on(xp, scale) / xp.sqrt(_work_on(xp, var) + self.epsilon)
+            shift = _work_on(xp, bias) - _work_on(xp, mean) * factor
+            factor = xp.astype(_channel_shaped_on(xp, factor, w.ndim), w.dtype, copy=False)
+            shift = xp.astype(_channel_shaped_on(xp, shift, w.ndim), w.dtype, copy=False)
+            return _as_input(xp, w * factor + shift, x)
         dtype = np.asarray(x).dtype
         w = _work(x)
         factor = _work(scale) / np.sqrt(_work(var) + self.epsilon)
@@ -176,8 +216,13 @@ class LayerNorm(Op):
         stat = np.dtype(np.float32) if x.dtype == np.float16 else x.dtype
         return Spec((*x.shape[:axis], *(1,) * (x.ndim - axis)), stat)
 
+    arrays = "any"
+
     def forward(self, x: Any, scale: Any, bias: Any = None) -> Any:
         """Mean and variance over the trailing axes, accumulated in float32 at least."""
+        xp = array_namespace(x, scale) if bias is None else array_namespace(x, scale, bias)
+        if xp is not np:
+            return self._forward_on(xp, x, scale, bias)
         dtype = np.asarray(x).dtype
         w = _work(x)
         axes = tuple(range(self._axis(w.ndim), w.ndim))
@@ -192,6 +237,22 @@ class LayerNorm(Op):
         if bias is not None:
             y += _work(bias)
         return y.astype(dtype, copy=False)
+
+    def _forward_on(self, xp: Any, x: Any, scale: Any, bias: Any) -> Any:
+        """``forward`` with the namespace's functions (Python's ``epsilon`` is weak: it keeps ``w``'s dtype)."""
+        w = _work_on(xp, x)
+        axes = tuple(range(self._axis(w.ndim), w.ndim))
+        mean = xp.mean(w, axis=axes, keepdims=True)
+        centered = w - mean
+        inv = 1 / xp.sqrt(xp.mean(centered * centered, axis=axes, keepdims=True) + self.epsilon)
+        if self.output == "Mean":
+            return mean
+        if self.output == "InvStdDev":
+            return inv
+        y = centered * inv * _work_on(xp, scale)
+        if bias is not None:
+            y = y + _work_on(xp, bias)
+        return _as_input(xp, y, x)
 
     @classmethod
     def from_torch_call(cls, target: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Node:
@@ -241,8 +302,14 @@ class InstanceNorm(Op):
         _per_channel(x, (scale, bias), ("scale", "bias"))
         return x
 
+    arrays = "any"
+
     def forward(self, x: Any, scale: Any, bias: Any) -> Any:
         """Statistics over axes 2.., per sample and channel."""
+        xp = array_namespace(x, scale, bias)
+        if xp is not np:
+            w = _work_on(xp, x)
+            return _as_input(xp, _normalize_on(xp, w, tuple(range(2, w.ndim)), self.epsilon, scale, bias), x)
         dtype = np.asarray(x).dtype
         w = _work(x)
         return _normalize(w, tuple(range(2, w.ndim)), self.epsilon, scale, bias).astype(dtype, copy=False)
@@ -292,8 +359,15 @@ class GroupNorm(Op):
         _per_channel(x, (scale, bias), ("scale", "bias"))
         return x
 
+    arrays = "any"
+
     def forward(self, x: Any, scale: Any, bias: Any) -> Any:
         """Statistics over each group's channels and pixels."""
+        xp = array_namespace(x, scale, bias)
+        if xp is not np:
+            w = _work_on(xp, x)
+            grouped = xp.reshape(w, (w.shape[0], self.num_groups, -1))
+            return _as_input(xp, _normalize_on(xp, grouped, (2,), self.epsilon, scale, bias, tuple(w.shape)), x)
         dtype = np.asarray(x).dtype
         w = _work(x)
         grouped = w.reshape(w.shape[0], self.num_groups, -1)
@@ -360,6 +434,8 @@ class Dropout(Op):
     def infer(self, x: Spec) -> Spec:
         """The input's spec."""
         return x
+
+    arrays = "any"
 
     def forward(self, x: Any) -> Any:
         """``x`` itself."""

@@ -14,6 +14,10 @@ state) or, for the LSTM, ``"Y_c"`` (the last cell state). Each such node runs th
 an ONNX LSTM whose ``Y``, ``Y_h`` and ``Y_c`` are all used imports as three nodes, which costs three
 times the computation. The loop runs over time steps only; each step is a few matrix products
 over the whole batch, and the input projections of all steps are one matrix product up front.
+
+They compute on any array library (``arrays = "any"``) with the array API standard's ``matmul``,
+``tanh``, ``clip``... and the library's ``expit`` where it has one (torch, CuPy; else
+``1 / (1 + exp(-x))``, which is exact for overflowing ``exp`` too: ``1 / inf`` is 0).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import expit  # type: ignore[import-untyped]
 
+from ..arrays import array_namespace, common_library, special
 from ..errors import ShapeError
 from ..node import Node
 from ..op import Op, as_node
@@ -37,6 +42,29 @@ __all__ = ["LSTM", "GRU", "RNN", "lstm", "gru", "rnn"]
 _DIRECTIONS = ("forward", "reverse", "bidirectional")
 #: ONNX's operand positions (sequence_lens, position 4, is not supported).
 _POSITIONS = {"X": 0, "W": 1, "R": 2, "B": 3, "initial_h": 5, "initial_c": 6, "P": 7}
+
+
+class _Functions:
+    """What a step computes with on one library: ``sigmoid``, ``tanh``, ``clip`` and ``split`` (numpy's: views)."""
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp
+        if xp is np:
+            self.sigmoid: Any = expit
+        else:
+            expit_xp = special(xp, "expit")
+            self.sigmoid = expit_xp if expit_xp is not None else (lambda a: 1 / (1 + xp.exp(-a)))
+        self.tanh = xp.tanh
+        self.clip = xp.clip
+
+    @staticmethod
+    def split(a: Any, parts: int) -> list[Any]:
+        """``a`` cut into ``parts`` equal blocks along its last axis (``np.split``'s views)."""
+        size = a.shape[-1] // parts
+        return [a[..., k * size:(k + 1) * size] for k in range(parts)]
+
+
+_NUMPY = _Functions(np)
 
 
 class _Recurrent(Op):
@@ -114,8 +142,13 @@ class _Recurrent(Op):
             shape = (batch, nd, h) if self.layout else (nd, batch, h)
         return Spec(shape, dtype)
 
+    arrays = "any"
+
     def forward(self, *values: Any) -> Any:
         """The time loop of every direction; returns the ``output`` the node holds."""
+        xp = array_namespace(*values)
+        if xp is not np:
+            return self._forward_on(xp, values)
         given = dict(zip(self.operands, values))
         dtype = np.result_type(*values)
         work = np.float32 if dtype == np.float16 else dtype
@@ -144,7 +177,7 @@ class _Recurrent(Op):
             y = np.empty((seq, batch, h), dtype=work)
             ht, ct = h0, c0
             for t in steps:
-                ht, ct = self._step(xw[t], ht, ct, r, b[gh:], p)
+                ht, ct = self._step(_NUMPY, xw[t], ht, ct, r, b[gh:], p)
                 y[t] = ht
             ys.append(y)
             last_h.append(ht)
@@ -157,10 +190,51 @@ class _Recurrent(Op):
             out = out.transpose(1, 0, 2) if self.layout else out
         return np.ascontiguousarray(out, dtype=dtype)
 
-    def _clip(self, a: Any) -> Any:
-        return a if self.clip is None else np.clip(a, -self.clip, self.clip)
+    def _forward_on(self, xp: Any, values: Sequence[Any]) -> Any:
+        """``forward``'s loop with the namespace's functions: each step's state kept in a list, then stacked."""
+        lib = common_library(values)
+        dtype = lib.dtype(np.result_type(*(lib.numpy_dtype(v.dtype) for v in values)))
+        half = getattr(xp, "float16", None)
+        work = xp.float32 if half is not None and dtype == half else dtype
+        given = {name: xp.astype(v, work, copy=False) for name, v in zip(self.operands, values)}
+        x = given["X"]
+        if self.layout:
+            x = xp.permute_dims(x, (1, 0, 2))
+        seq, batch = x.shape[:2]
+        nd, h = self._dirs, self.hidden_size
+        states = {name: xp.permute_dims(given[name], (1, 0, 2)) if self.layout else given[name]
+                  for name in ("initial_h", "initial_c") if name in given}
+        fns = _Functions(xp)
+        ys, last_h, last_c = [], [], []
+        for d in range(nd):
+            w, r = given["W"][d, ...], given["R"][d, ...]
+            gh = w.shape[0]
+            b = given["B"][d, ...] if "B" in given else xp.zeros(2 * gh, dtype=work, device=x.device)
+            p = given["P"][d, ...] if "P" in given else None
+            zeros = xp.zeros((batch, h), dtype=work, device=x.device)
+            ht = states["initial_h"][d, ...] if "initial_h" in states else zeros
+            ct = states["initial_c"][d, ...] if "initial_c" in states else zeros
+            xw = xp.reshape(xp.matmul(xp.reshape(x, (seq * batch, -1)), w.T) + b[:gh], (seq, batch, gh))
+            backwards = self.direction == "reverse" or d == 1
+            y = []
+            for t in (range(seq - 1, -1, -1) if backwards else range(seq)):
+                ht, ct = self._step(fns, xw[t, ...], ht, ct, r, b[gh:], p)
+                y.append(ht)
+            ys.append(xp.stack(y[::-1] if backwards else y))
+            last_h.append(ht)
+            last_c.append(ct)
+        if self.output == "Y":
+            out = xp.stack(ys, axis=1)  # (seq, dirs, batch, H)
+            out = xp.permute_dims(out, (2, 0, 1, 3)) if self.layout else out
+        else:
+            out = xp.stack(last_h if self.output == "Y_h" else last_c)  # (dirs, batch, H)
+            out = xp.permute_dims(out, (1, 0, 2)) if self.layout else out
+        return xp.astype(out, dtype, copy=False)
 
-    def _step(self, xw: Any, h: Any, c: Any, r: Any, rb: Any, p: Any) -> tuple[Any, Any]:
+    def _clip(self, fns: _Functions, a: Any) -> Any:
+        return a if self.clip is None else fns.clip(a, -self.clip, self.clip)
+
+    def _step(self, fns: _Functions, xw: Any, h: Any, c: Any, r: Any, rb: Any, p: Any) -> tuple[Any, Any]:
         raise NotImplementedError
 
     def _onnx_extra(self) -> dict[str, Any]:
@@ -300,19 +374,19 @@ class LSTM(_Recurrent):
         """torch's LSTM (gates ``i f g o``, separate biases) as ONNX's; results ``(output, h_n, c_n)``."""
         return _from_torch(cls, target, args)
 
-    def _step(self, xw: Any, h: Any, c: Any, r: Any, rb: Any, p: Any) -> tuple[Any, Any]:
+    def _step(self, fns: _Functions, xw: Any, h: Any, c: Any, r: Any, rb: Any, p: Any) -> tuple[Any, Any]:
         z = xw + h @ r.T + rb
-        i, o, f, g = np.split(z, 4, axis=1)
+        i, o, f, g = fns.split(z, 4)
         if p is not None:
-            pi, po, pf = np.split(p, 3)
+            pi, po, pf = fns.split(p, 3)
             i = i + pi * c
             f = f + pf * c
-        i, f, g = expit(self._clip(i)), expit(self._clip(f)), np.tanh(self._clip(g))
+        i, f, g = fns.sigmoid(self._clip(fns, i)), fns.sigmoid(self._clip(fns, f)), fns.tanh(self._clip(fns, g))
         c = f * c + i * g
         if p is not None:
             o = o + po * c
-        o = expit(self._clip(o))
-        return o * np.tanh(c), c
+        o = fns.sigmoid(self._clip(fns, o))
+        return o * fns.tanh(c), c
 
     @classmethod
     def _onnx_options(cls, ctx: Any) -> dict[str, Any]:
@@ -341,18 +415,18 @@ class GRU(_Recurrent):
         super().__init__(hidden_size, direction, layout, output, operands, clip)
         self.linear_before_reset = bool(linear_before_reset)
 
-    def _step(self, xw: Any, h: Any, c: Any, r: Any, rb: Any, p: Any) -> tuple[Any, Any]:
+    def _step(self, fns: _Functions, xw: Any, h: Any, c: Any, r: Any, rb: Any, p: Any) -> tuple[Any, Any]:
         n = self.hidden_size
-        xz, xr, xh = np.split(xw, 3, axis=1)
+        xz, xr, xh = fns.split(xw, 3)
         # z and r in one product; the candidate's recurrence depends on r.
-        zr = h @ r[:2 * n].T + rb[:2 * n]
-        z = expit(self._clip(xz + zr[:, :n]))
-        reset = expit(self._clip(xr + zr[:, n:]))
+        zr = h @ r[:2 * n, ...].T + rb[:2 * n]
+        z = fns.sigmoid(self._clip(fns, xz + zr[:, :n]))
+        reset = fns.sigmoid(self._clip(fns, xr + zr[:, n:]))
         if self.linear_before_reset:
-            cand = xh + reset * (h @ r[2 * n:].T + rb[2 * n:])
+            cand = xh + reset * (h @ r[2 * n:, ...].T + rb[2 * n:])
         else:
-            cand = xh + (reset * h) @ r[2 * n:].T + rb[2 * n:]
-        cand = np.tanh(self._clip(cand))
+            cand = xh + (reset * h) @ r[2 * n:, ...].T + rb[2 * n:]
+        cand = fns.tanh(self._clip(fns, cand))
         return (1 - z) * cand + z * h, c
 
     def _onnx_extra(self) -> dict[str, Any]:
@@ -371,8 +445,8 @@ class RNN(_Recurrent):
     activations = ("Tanh",)
     onnx_type = "RNN"
 
-    def _step(self, xw: Any, h: Any, c: Any, r: Any, rb: Any, p: Any) -> tuple[Any, Any]:
-        return np.tanh(self._clip(xw + h @ r.T + rb)), c
+    def _step(self, fns: _Functions, xw: Any, h: Any, c: Any, r: Any, rb: Any, p: Any) -> tuple[Any, Any]:
+        return fns.tanh(self._clip(fns, xw + h @ r.T + rb)), c
 
 
 def _build(cls: type[_Recurrent], operands: dict[str, Any], direction: str, layout: int, output: str,

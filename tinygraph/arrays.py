@@ -328,3 +328,22 @@ def floating(xp: Any, value: Any) -> Any:
     if target is None:
         target = _FLOAT_OF[dtype] = np.exp(np.zeros(0, dtype)).dtype
     return xp.astype(value, lib.dtype(target))
+
+
+# torch holds uint16, uint32 and uint64 tensors but has next to no kernels for them
+# ("add_stub" not implemented for 'UInt32'): an op given one computes through numpy.
+_NO_KERNELS: dict[str, frozenset[np.dtype[Any]]] = {
+    "torch": frozenset(np.dtype(n) for n in ("uint16", "uint32", "uint64")),
+}
+
+
+def lacks_kernels(values: Iterable[Any]) -> np.dtype[Any] | None:
+    """The dtype of an operand its library stores but cannot compute on (torch's uint16/32/64), or ``None``."""
+    values = list(values)
+    lib = common_library(values)
+    lacking = _NO_KERNELS.get(lib.name)
+    if lacking:
+        for v in values:
+            if library_of(v) is lib and lib.numpy_dtype(v.dtype) in lacking:
+                return lib.numpy_dtype(v.dtype)
+    return None

@@ -25,7 +25,7 @@ import numpy as np
 
 __all__ = [
     "ArrayLibrary", "ArrayFallbackWarning", "NUMPY", "array_namespace", "library_of", "common_library",
-    "leaf_value", "promoted", "special", "via_numpy", "standard_function", "floating", "moved",
+    "leaf_value", "promoted", "special", "via_numpy", "standard_function", "floating", "moved", "lacks_kernels",
 ]
 
 _DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",

@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 from scipy.special import expit  # type: ignore[import-untyped]
 
-from ..arrays import array_namespace, floating, special
+from ..arrays import array_namespace, floating, lacks_kernels, special, via_numpy
 from ..node import Node
 from ..op import Op
 from ..shapes import Spec, normalize_axes, ufunc_dtype
+from .elementwise import ufunc_operands
 from .layout import reshape
 
 __all__ = ["Sigmoid", "ReLU", "Softmax", "Softplus", "sigmoid", "relu", "softmax", "softplus"]
@@ -89,7 +90,12 @@ class ReLU(Op):
     def forward(self, a: Any) -> Any:
         """``maximum(a, 0)``."""
         xp = array_namespace(a)
-        return np.maximum(a, 0) if xp is np else xp.maximum(a, 0)
+        if xp is np:
+            return np.maximum(a, 0)
+        operands = ufunc_operands(xp, np.maximum, (a, 0))  # bool: numpy's maximum(a, 0) is int64
+        if lacks_kernels(operands) is not None:
+            return via_numpy("ReLU", self.forward, [a])
+        return xp.maximum(*operands)
 
     def forward_into(self, out: Any, a: Any) -> Any:
         """``np.maximum(a, 0, out=out)``."""
@@ -181,10 +187,14 @@ class Softplus(Op):
     torch_module = "Softplus"
     onnx_type = "Softplus"
     torch_ops = ("aten.softplus.default",)
+    arrays = "any"
 
     def forward(self, a: Any) -> Any:
         """``np.logaddexp(0, a)``."""
-        return np.logaddexp(0, a)
+        xp = array_namespace(a)
+        if xp is np:
+            return np.logaddexp(0, a)
+        return xp.logaddexp(0, floating(xp, a))
 
     def forward_into(self, out: Any, a: Any) -> Any:
         """``np.logaddexp(0, a, out=out)``."""

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..arrays import array_namespace, promoted, standard_function, via_numpy
+from ..arrays import array_namespace, common_library, lacks_kernels, promoted, standard_function, via_numpy
 from ..node import Node
 from ..op import Op
 from ..shapes import Spec, broadcast_shapes, ufunc_dtype
@@ -17,6 +17,52 @@ __all__ = [
     "add", "sub", "mul", "div", "trunc_div", "pow", "neg", "exp", "log", "tanh",
     "subtract", "multiply", "divide", "negative", "power",
 ]
+
+_SCALARS = (int, float, complex, bool)
+# Per (ufunc, operand dtypes or Python scalar types): the one dtype numpy's loop computes in, or None.
+_LOOPS: dict[tuple[Any, ...], np.dtype[Any] | None] = {}
+
+
+def ufunc_operands(xp: Any, ufunc: Any, values: Sequence[Any], *, arrays: bool = False) -> list[Any]:
+    """``values`` (of another library than numpy) cast to the dtype numpy's ``ufunc`` loop computes in.
+
+    numpy casts its operands to the loop's dtype (``exp`` of int8 computes in float16, ``true_divide``
+    of integers in float64); other libraries would compute in their own (torch: float32) or refuse
+    (array-api-strict). Loops whose operands differ in dtype (``less(int64, uint64)``) take
+    ``promoted``'s common dtype. Python scalars stay scalars, weak as in numpy, unless ``arrays``
+    asks for 0-d arrays of the computing dtype in their place.
+    """
+    lib = common_library(values)
+    key = (ufunc, *(type(v) if isinstance(v, _SCALARS) else v.dtype for v in values))
+    if key in _LOOPS:
+        loop = _LOOPS[key]
+    else:
+        args = [np.dtype(bool) if isinstance(v, bool) else type(v) if isinstance(v, _SCALARS)
+                else lib.numpy_dtype(v.dtype) for v in values]
+        try:
+            ins = ufunc.resolve_dtypes((*args, None))[:-1]
+        except (TypeError, ValueError):  # no loop: the library says what is wrong
+            ins = ()
+        loop = _LOOPS[key] = np.dtype(ins[0]) if ins and len(set(ins)) == 1 else None
+    if loop is None:
+        cast = promoted(xp, *values)
+    else:
+        want = lib.dtype(loop)
+        cast = [v if isinstance(v, _SCALARS) or v.dtype == want else xp.astype(v, want) for v in values]
+    if arrays:
+        dtype = next(v.dtype for v in cast if not isinstance(v, _SCALARS))
+        cast = [xp.asarray(v, dtype=dtype, device=lib.device) if isinstance(v, _SCALARS) else v for v in cast]
+    return cast
+
+
+def _lacking(op: Op, values: Sequence[Any]) -> str | None:
+    # The name via_numpy warns with when the operands' library cannot compute on their dtype.
+    dtype = lacks_kernels(values)
+    return None if dtype is None else f"{type(op).__name__} of {dtype}"
+
+
+# numpy's ufunc names the standard spells differently and arrays.standard_function doesn't know.
+_MORE_NAMES = {"rint": "round"}
 
 
 class Elementwise(Op):
@@ -35,10 +81,19 @@ class Elementwise(Op):
         xp = array_namespace(*values)
         if xp is np:
             return self.ufunc(*values)
-        fn = standard_function(xp, self.ufunc)
+        return self.forward_xp(xp, *values)
+
+    def forward_xp(self, xp: Any, *values: Any) -> Any:
+        """``forward`` on another library than numpy: the standard's function of the ufunc's name."""
+        name = self.ufunc.__name__
+        fn = getattr(xp, _MORE_NAMES[name], None) if name in _MORE_NAMES else standard_function(xp, self.ufunc)
         if fn is None:  # a ufunc the standard lacks (np.fmod...)
             return via_numpy(type(self).__name__, self.ufunc, values)
-        return fn(*promoted(xp, *values))
+        operands = ufunc_operands(xp, self.ufunc, values)
+        lacking = _lacking(self, operands)
+        if lacking is not None:
+            return via_numpy(lacking, self.ufunc, values)
+        return fn(*operands)
 
     def forward_into(self, out: Any, *values: Any) -> Any:
         """Apply the ufunc writing into ``out`` (numpy handles ``out`` being one of the operands)."""
@@ -130,9 +185,20 @@ class TruncDiv(Op):
     fresh_output = True
     formula = "trunc(a / b)"
     onnx_type = "Div"
+    arrays = "any"
 
     def forward(self, a: Any, b: Any) -> Any:
         """Floor division corrected toward zero; a zero divisor gives 0, as numpy's ``//`` does."""
+        xp = array_namespace(a, b)
+        if xp is not np:
+            operands = ufunc_operands(xp, np.floor_divide, (a, b), arrays=True)
+            lacking = _lacking(self, operands)
+            if lacking is not None:
+                return via_numpy(lacking, self.forward, (a, b))
+            a, b = operands
+            if xp.isdtype(a.dtype, "real floating"):
+                return xp.trunc(a / b)
+            return int_trunc_divide(xp, a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             if np.result_type(a, b).kind == "f":
                 return np.trunc(np.true_divide(a, b))
@@ -144,6 +210,30 @@ class TruncDiv(Op):
         return Spec(broadcast_shapes(a.shape, b.shape), ufunc_dtype(np.floor_divide, a, b))
 
 
+def _safe_divisor(xp: Any, b: Any) -> tuple[Any, Any]:
+    # Integer division by zero raises on torch: divide by 1 there, and the caller zeroes the result.
+    zero = b == 0
+    return zero, xp.where(zero, xp.ones_like(b), b)
+
+
+def int_trunc_divide(xp: Any, a: Any, b: Any) -> Any:
+    """Integer ``a / b`` rounded toward zero on any library, 0 where ``b`` is 0 (numpy's ``//`` gives 0)."""
+    zero, d = _safe_divisor(xp, b)
+    q = xp.floor_divide(a, d)
+    inexact = (a - q * d) != 0
+    q = q + xp.astype(inexact & ((a < 0) ^ (d < 0)), q.dtype)
+    return xp.where(zero, xp.zeros_like(q), q)
+
+
+def int_remainder(xp: Any, a: Any, b: Any, fmod: bool) -> Any:
+    """Integer ``a % b`` on any library, the sign of ``b`` (``np.mod``) or of ``a`` (``fmod``); 0 where ``b`` is 0."""
+    zero, d = _safe_divisor(xp, b)
+    r = xp.remainder(a, d)
+    if fmod:  # floor's remainder has the divisor's sign; C's has the dividend's
+        r = xp.where((r != 0) & ((a < 0) != (d < 0)), r - d, r)
+    return xp.where(zero, xp.zeros_like(r), r)
+
+
 class Pow(Elementwise):
     """``a ** b``."""
 
@@ -153,9 +243,24 @@ class Pow(Elementwise):
     formula = "a ** b"
     onnx_type = "Pow"
     torch_ops = ("aten.pow.Tensor_Tensor", "aten.pow.Tensor_Scalar", "aten.pow.Scalar")
+    arrays = "any"
 
     def forward(self, a: Any, b: Any) -> Any:
         """``np.power``; integers to negative integer powers as ONNX computes them (truncated: 0, or +-1)."""
+        xp = array_namespace(a, b)
+        if xp is not np:
+            operands = ufunc_operands(xp, np.power, (a, b), arrays=True)
+            lacking = _lacking(self, operands)
+            if lacking is not None:
+                return via_numpy(lacking, self.forward, (a, b))
+            a, b = operands
+            if not xp.isdtype(a.dtype, "integral"):
+                return xp.pow(a, b)
+            # numpy's code below, without its data-dependent test (a ** -n: array-api-strict refuses it).
+            negative = b < 0
+            y = xp.pow(a, xp.where(negative, xp.zeros_like(b), b))
+            unit = xp.where(b % 2 == 0, xp.ones_like(y), a)
+            return xp.where(negative, xp.where(xp.abs(a) == 1, unit, xp.zeros_like(unit)), y)
         if np.result_type(a, b).kind in "iu" and np.any(np.less(b, 0)):
             negative = np.less(b, 0)
             y = np.power(a, np.where(negative, 0, b))

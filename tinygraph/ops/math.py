@@ -12,14 +12,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import erf as _erf  # type: ignore[import-untyped]
+from scipy.special import erf as _scipy_erf  # type: ignore[import-untyped]
 
+from ..arrays import array_namespace, common_library, floating, special, via_numpy
 from ..errors import ShapeError
 from ..node import Node
 from ..op import Op, constant
 from ..shapes import Spec, broadcast_shapes, normalize_axes, ufunc_dtype
 from .activations import softmax_from_onnx
-from .elementwise import Elementwise
+from .elementwise import _SCALARS, Elementwise, _lacking, int_remainder, ufunc_operands
 from .layout import cast, reshape
 
 __all__ = [
@@ -47,29 +48,55 @@ def _working(a: Any) -> tuple[Any, np.dtype[Any]]:
     return x.astype(_FLOAT32 if out == _FLOAT16 else out, copy=False), out
 
 
+def _working_xp(xp: Any, a: Any) -> tuple[Any, Any]:
+    # _working on another library: the array to compute on and the dtype of the result.
+    x = floating(xp, a)
+    if x.dtype == getattr(xp, "float16", None):  # array-api-strict has no float16
+        return xp.astype(x, xp.float32), x.dtype
+    return x, x.dtype
+
+
+def _erf(x: Any) -> Any:
+    """``scipy.special.erf`` on any library: its own (``torch.special.erf``...), else through numpy."""
+    if isinstance(x, np.ndarray):
+        return _scipy_erf(x)
+    xp = array_namespace(x)
+    fn = special(xp, "erf")
+    if fn is None:  # the standard has no erf: numpy's, with a one-time warning
+        return via_numpy("erf", _scipy_erf, [x])
+    return fn(x)
+
+
 class _FloatFunction(Op):
     """A float function applied elementwise: ``compute`` on the working dtype, rounded once."""
 
     arity = 1
     fresh_output = True
     neuron_role: ClassVar[str | None] = "activation"
+    arrays = "any"
 
-    def compute(self, x: Any) -> Any:
-        """The function on a float32 or float64 array."""
+    def compute(self, x: Any, xp: Any) -> Any:
+        """The function on a float32 or float64 array, with the functions of namespace ``xp``."""
         raise NotImplementedError
 
     def forward(self, a: Any) -> Any:
         """``compute`` in float32 for float16 operands, else in the operand's float dtype."""
+        xp = array_namespace(a)
+        if xp is not np:
+            x, out = _working_xp(xp, a)
+            y = self.compute(x, xp)
+            return y if y.dtype == out else xp.astype(y, out)
         x, out = _working(a)
         with np.errstate(over="ignore", under="ignore"):
-            return np.asarray(self.compute(x)).astype(out, copy=False)
+            return np.asarray(self.compute(x, np)).astype(out, copy=False)
 
     def infer(self, a: Spec) -> Spec:
         """Same shape; the float dtype ``exp`` gives."""
         return Spec(a.shape, float_dtype(a))
 
     def _typed(self, x: Any, value: float) -> Any:
-        return x.dtype.type(value)
+        # numpy: a scalar of x's dtype; other libraries: the Python float, weak, which they cast to it.
+        return x.dtype.type(value) if isinstance(x, np.ndarray) else value
 
 
 class Gelu(_FloatFunction):
@@ -84,12 +111,12 @@ class Gelu(_FloatFunction):
             raise ValueError(f"Gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
         self.approximate = approximate
 
-    def compute(self, x: Any) -> Any:
+    def compute(self, x: Any, xp: Any) -> Any:
         """``0.5 x (1 + erf(x / sqrt 2))`` or ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
         half = self._typed(x, 0.5)
         if self.approximate == "tanh":
             inner = self._typed(x, math.sqrt(2 / math.pi)) * (x + self._typed(x, 0.044715) * x * x * x)
-            return half * x * (1 + np.tanh(inner))
+            return half * x * (1 + xp.tanh(inner))
         return half * x * (1 + _erf(x * self._typed(x, 1 / math.sqrt(2))))
 
     @classmethod
@@ -133,8 +160,8 @@ class Erf(_FloatFunction):
     neuron_role = None
     onnx_type = "Erf"
 
-    def compute(self, x: Any) -> Any:
-        """``scipy.special.erf``."""
+    def compute(self, x: Any, xp: Any) -> Any:
+        """``scipy.special.erf`` (``torch.special.erf``..., through numpy where the library has none)."""
         return _erf(x)
 
 
@@ -176,9 +203,9 @@ class LeakyReLU(_AlphaFunction):
     def __init__(self, alpha: float = 0.01) -> None:
         super().__init__(alpha)
 
-    def compute(self, x: Any) -> Any:
-        """``np.where(x >= 0, x, alpha * x)``."""
-        return np.where(x >= 0, x, x * self._typed(x, self.alpha))
+    def compute(self, x: Any, xp: Any) -> Any:
+        """``where(x >= 0, x, alpha * x)``."""
+        return xp.where(x >= 0, x, x * self._typed(x, self.alpha))
 
 
 class HardSigmoid(_FloatFunction):
@@ -192,9 +219,9 @@ class HardSigmoid(_FloatFunction):
         self.alpha = float(alpha)
         self.beta = float(beta)
 
-    def compute(self, x: Any) -> Any:
-        """``np.clip(alpha * x + beta, 0, 1)``."""
-        return np.clip(x * self._typed(x, self.alpha) + self._typed(x, self.beta), 0, 1)
+    def compute(self, x: Any, xp: Any) -> Any:
+        """``clip(alpha * x + beta, 0, 1)``."""
+        return xp.clip(x * self._typed(x, self.alpha) + self._typed(x, self.beta), 0, 1)
 
     @classmethod
     def from_torch_module(cls, module: Any) -> HardSigmoid:
@@ -218,9 +245,9 @@ class HardSwish(_FloatFunction):
     torch_module = "Hardswish"
     onnx_type = "HardSwish"
 
-    def compute(self, x: Any) -> Any:
-        """``x * np.clip(x / 6 + 0.5, 0, 1)``."""
-        return x * np.clip(x * self._typed(x, 1 / 6) + self._typed(x, 0.5), 0, 1)
+    def compute(self, x: Any, xp: Any) -> Any:
+        """``x * clip(x / 6 + 0.5, 0, 1)``."""
+        return x * xp.clip(x * self._typed(x, 1 / 6) + self._typed(x, 0.5), 0, 1)
 
 
 class Elu(_AlphaFunction):
@@ -234,9 +261,9 @@ class Elu(_AlphaFunction):
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__(alpha)
 
-    def compute(self, x: Any) -> Any:
-        """``np.where(x > 0, x, alpha * expm1(x))``."""
-        return np.where(x > 0, x, self._typed(x, self.alpha) * np.expm1(np.minimum(x, 0)))
+    def compute(self, x: Any, xp: Any) -> Any:
+        """``where(x > 0, x, alpha * expm1(x))``."""
+        return xp.where(x > 0, x, self._typed(x, self.alpha) * xp.expm1(xp.minimum(x, 0)))
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -253,10 +280,10 @@ class Selu(_FloatFunction):
         self.alpha = float(alpha)
         self.gamma = float(gamma)
 
-    def compute(self, x: Any) -> Any:
-        """``gamma * np.where(x > 0, x, alpha * expm1(x))``."""
-        neg = self._typed(x, self.alpha) * np.expm1(np.minimum(x, 0))
-        return self._typed(x, self.gamma) * np.where(x > 0, x, neg)
+    def compute(self, x: Any, xp: Any) -> Any:
+        """``gamma * where(x > 0, x, alpha * expm1(x))``."""
+        neg = self._typed(x, self.alpha) * xp.expm1(xp.minimum(x, 0))
+        return self._typed(x, self.gamma) * xp.where(x > 0, x, neg)
 
     def onnx_attributes(self, node: Node) -> dict[str, Any]:
         """``alpha``, ``gamma``."""
@@ -282,10 +309,10 @@ class Celu(_AlphaFunction):
             raise ValueError("Celu: alpha must not be 0")
         super().__init__(alpha)
 
-    def compute(self, x: Any) -> Any:
+    def compute(self, x: Any, xp: Any) -> Any:
         """The formula, with ``expm1``."""
         alpha = self._typed(x, self.alpha)
-        return np.maximum(x, 0) + np.minimum(0, alpha * np.expm1(np.minimum(x, 0) / alpha))
+        return xp.maximum(x, 0) + xp.minimum(0, alpha * xp.expm1(xp.minimum(x, 0) / alpha))
 
 
 class Softsign(_FloatFunction):
@@ -294,9 +321,9 @@ class Softsign(_FloatFunction):
     torch_module = "Softsign"
     onnx_type = "Softsign"
 
-    def compute(self, x: Any) -> Any:
+    def compute(self, x: Any, xp: Any) -> Any:
         """The formula."""
-        return x / (1 + np.abs(x))
+        return x / (1 + xp.abs(x))
 
 
 class Mish(_FloatFunction):
@@ -305,9 +332,9 @@ class Mish(_FloatFunction):
     torch_module = "Mish"
     onnx_type = "Mish"
 
-    def compute(self, x: Any) -> Any:
+    def compute(self, x: Any, xp: Any) -> Any:
         """``x * tanh(logaddexp(0, x))``."""
-        return x * np.tanh(np.logaddexp(0, x))
+        return x * xp.tanh(xp.logaddexp(0, x))
 
     def to_onnx(self, ctx: Any, node: Node) -> str:
         """``Mish`` from opset 18; before, ``x * Tanh(Softplus(x))``."""
@@ -330,8 +357,16 @@ class LogSoftmax(Op):
     def __init__(self, axis: int = -1) -> None:
         self.axis = int(axis)
 
+    arrays = "any"
+
     def forward(self, a: Any) -> Any:
         """Stable log-softmax; float16 computed in float32."""
+        xp = array_namespace(a)
+        if xp is not np:
+            w, dtype = _working_xp(xp, a)
+            shifted = w - xp.max(w, axis=self.axis, keepdims=True)
+            y = shifted - xp.log(xp.sum(xp.exp(shifted), axis=self.axis, keepdims=True))
+            return y if y.dtype == dtype else xp.astype(y, dtype)
         x, out = _working(a)
         shifted = x - np.max(x, axis=self.axis, keepdims=True)
         with np.errstate(under="ignore", divide="ignore"):
@@ -368,8 +403,18 @@ class PReLU(Op):
     formula = "prelu(a, slope b)"
     onnx_type = "PRelu"
 
+    arrays = "any"
+
     def forward(self, x: Any, slope: Any) -> Any:
         """``np.where(x >= 0, x, slope * x)``."""
+        xp = array_namespace(x, slope)
+        if xp is not np:
+            operands = ufunc_operands(xp, np.multiply, (x, slope))
+            lacking = _lacking(self, operands)
+            if lacking is not None:
+                return via_numpy(lacking, self.forward, (x, slope))
+            x, slope = operands
+            return xp.where(x >= 0, x, x * slope)
         return np.where(np.asarray(x) >= 0, x, np.multiply(x, slope))
 
     def infer(self, x: Spec, slope: Spec) -> Spec:
@@ -410,6 +455,13 @@ class Reciprocal(Elementwise):
     arity = 1
     ufunc = np.reciprocal
     onnx_type = "Reciprocal"
+
+    def forward_xp(self, xp: Any, a: Any) -> Any:
+        """``xp.reciprocal`` of floats; integers through numpy (the standard's is for floats only)."""
+        if xp.isdtype(a.dtype, "integral"):
+            # numpy's integer 1 / a truncates, and its 1 / 0 is whatever the CPU's division gives.
+            return via_numpy("Reciprocal of integers", np.reciprocal, [a])
+        return super().forward_xp(xp, a)
 
 
 class Floor(Elementwise):
@@ -578,8 +630,22 @@ class Mod(Elementwise):
     def __init__(self, fmod: bool = False) -> None:
         self.fmod = bool(fmod)
 
+    arrays = "any"
+
     def forward(self, a: Any, b: Any) -> Any:
         """``np.fmod`` or ``np.mod``; a zero divisor gives 0 for integers, NaN for floats."""
+        xp = array_namespace(a, b)
+        if xp is not np:
+            operands = ufunc_operands(xp, np.fmod if self.fmod else np.mod, (a, b), arrays=True)
+            lacking = _lacking(self, operands)
+            if lacking is not None:
+                return via_numpy(lacking, self.forward, (a, b))
+            a, b = operands
+            if xp.isdtype(a.dtype, "integral"):
+                return int_remainder(xp, a, b, self.fmod)
+            if self.fmod:  # C's fmod: the remainder of the magnitudes (exact), with the dividend's sign
+                return xp.copysign(xp.remainder(xp.abs(a), xp.abs(b)), a)
+            return xp.remainder(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (np.fmod if self.fmod else np.mod)(a, b)
 
@@ -628,9 +694,24 @@ class Clip(Op):
         self.has_min = bool(has_min)
         self.has_max = bool(has_max)
 
+    arrays = "any"
+
     def forward(self, a: Any, *bounds: Any) -> Any:
         """``np.minimum(np.maximum(a, lo), hi)`` (``hi`` wins where ``lo > hi``, as in ONNX)."""
+        xp = array_namespace(a, *bounds)
         lo, hi = self._split(bounds)
+        if xp is not np:
+            if lo is None and hi is None:
+                return xp.asarray(a, copy=True)
+            y = a
+            for bound, ufunc, fn in ((lo, np.maximum, xp.maximum), (hi, np.minimum, xp.minimum)):
+                if bound is not None:
+                    operands = ufunc_operands(xp, ufunc, (y, bound))
+                    lacking = _lacking(self, operands)
+                    if lacking is not None:
+                        return via_numpy(lacking, self.forward, (a, *bounds))
+                    y = fn(*operands)
+            return y
         y = np.asarray(a) if lo is None else np.maximum(a, lo)
         y = y if hi is None else np.minimum(y, hi)
         return np.array(y, copy=True) if lo is None and hi is None else y
@@ -697,8 +778,15 @@ class CastLike(Op):
     onnx_type = "CastLike"
     onnx_own_result_dtype = True
 
+    arrays = "any"
+
     def forward(self, a: Any, like: Any) -> Any:
         """``np.asarray(a).astype(like.dtype)``."""
+        xp = array_namespace(a, like)
+        if xp is not np:
+            lib = common_library((a, like))
+            dtype = lib.dtype(np.asarray(like).dtype) if isinstance(like, _SCALARS) else like.dtype
+            return xp.astype(xp.asarray(a, device=lib.device) if isinstance(a, _SCALARS) else a, dtype)
         return np.asarray(a).astype(np.asarray(like).dtype)
 
     def infer(self, a: Spec, like: Spec) -> Spec:

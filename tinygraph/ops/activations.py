@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.special import expit  # type: ignore[import-untyped]
 
 from ..arrays import array_namespace, floating, lacks_kernels, special, via_numpy
 from ..node import Node
@@ -19,9 +18,6 @@ from .layout import reshape
 __all__ = ["Sigmoid", "ReLU", "Softmax", "Softplus", "sigmoid", "relu", "softmax", "softplus"]
 
 _WEAK_ZERO = Spec((), np.dtype(np.int64), weak=True)
-# scipy's expit gives the textbook formula's float64 results bit for bit, in one pass and with no
-# overflow to silence; its float32 loop differs in the last bit, so other dtypes take the formula.
-_FLOAT64 = np.dtype(np.float64)
 
 
 class Sigmoid(Op):
@@ -37,7 +33,7 @@ class Sigmoid(Op):
     arrays = "any"
 
     def forward(self, a: Any) -> Any:
-        """The textbook formula, bit for bit (float64 through ``scipy.special.expit``)."""
+        """The textbook formula, bit for bit: numpy's own ``exp``, ``add`` and ``divide`` on the operand's dtype."""
         xp = array_namespace(a)
         if xp is not np:
             a = floating(xp, a)
@@ -47,8 +43,8 @@ class Sigmoid(Op):
 
     def forward_into(self, out: Any, a: Any) -> Any:
         """The same, written into ``out`` (which may be ``a``'s buffer, or ``None`` for a new one)."""
-        if getattr(a, "dtype", None) == _FLOAT64:
-            return expit(a, out=out)
+        # Not scipy's expit: its exp is not numpy's (numpy's SIMD exp differs in the last bit on
+        # some CPUs), and the textbook's numbers are the formula's on the machine it runs on.
         # exp(-a) overflows to inf for very negative a and 1 / inf == 0 is the right answer;
         # underflow to 0 likewise gives 1. Each step is the formula's own ufunc on its own dtype.
         with np.errstate(over="ignore", under="ignore"):
@@ -58,10 +54,6 @@ class Sigmoid(Op):
             np.exp(buf, buf)
             np.add(buf, 1, buf)
             return np.divide(1, buf, buf)
-
-    def kernel(self, node: Node) -> Any:
-        """``expit`` itself for float64 in and out."""
-        return expit if node.dtype == _FLOAT64 and node.inputs[0].dtype == _FLOAT64 else None
 
     def lowering(self, backend: str, node: Node) -> Any:
         """``jax.nn.sigmoid``; numba: the formula per element in the node's dtype (``exp`` overflowing gives 0)."""

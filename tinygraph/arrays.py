@@ -25,7 +25,7 @@ import numpy as np
 
 __all__ = [
     "ArrayLibrary", "ArrayFallbackWarning", "NUMPY", "array_namespace", "library_of", "common_library",
-    "leaf_value", "promoted", "special", "via_numpy", "standard_function", "floating", "moved", "lacks_kernels",
+    "leaf_value", "promoted", "special", "via_numpy", "standard_function", "floating", "lacks_kernels",
 ]
 
 _DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -328,32 +328,6 @@ def floating(xp: Any, value: Any) -> Any:
     if target is None:
         target = _FLOAT_OF[dtype] = np.exp(np.zeros(0, dtype)).dtype
     return xp.astype(value, lib.dtype(target))
-
-
-# Arrays an op holds as attributes, by id: {id: (weak reference to the array, {library key: copy})}.
-_MOVED: dict[int, tuple[Any, dict[tuple[str, str], Any]]] = {}
-
-
-def moved(value: Any, library: ArrayLibrary) -> Any:
-    """A numpy array an op holds (an attribute), in ``library``: converted once per library and device.
-
-    Ops call this instead of converting an attribute at every call; the copy lives as long
-    as the numpy array does.
-    """
-    if library is NUMPY or not isinstance(value, np.ndarray):
-        return value
-    key = id(value)
-    entry = _MOVED.get(key)
-    if entry is None or entry[0]() is not value:
-        entry = (weakref.ref(value), {})
-        with _LOCK:
-            _MOVED[key] = entry
-        weakref.finalize(value, _MOVED.pop, key, None)
-    copies = entry[1]
-    copy = copies.get(library.key)
-    if copy is None:
-        copy = copies[library.key] = library.asarray(value)
-    return copy
 
 
 # torch holds uint16, uint32 and uint64 tensors but has next to no kernels for them

@@ -96,3 +96,11 @@ def test_benchmark_runs_quick():
     for label in ("W1", "W2", "W3", "chain", "random DAG", "textbook numpy", "hand-fused numpy",
                   "tg.evaluate", "tg.compile", "peak memory"):
         assert label in out, label
+
+
+def test_score_on_dask_example(capsys):
+    pytest.importorskip("dask.array")
+    module = load("score_on_dask")
+    assert module.main(["--rows", "20000", "--chunk", "5000"]) == 0
+    out = capsys.readouterr().out
+    assert "dask's threaded scheduler" in out and "[ok] equal to tg.evaluate" in out

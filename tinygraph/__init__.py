@@ -8,7 +8,7 @@
 (4, 3)
 """
 
-from . import backends, diagrams, nn, onnx, ops, zoo
+from . import backends, dask, diagrams, nn, onnx, ops, zoo
 from ._version import __version__
 from .arrays import ArrayFallbackWarning, array_namespace
 from .backends import compile
@@ -27,7 +27,8 @@ from .site import Site, scope
 from .torch_import import TorchImportError, from_torch
 
 __all__ = [
-    "__version__", "array_namespace", "ArrayFallbackWarning", "backends", "nn", "onnx", "ops", "zoo", "diagrams",
+    "__version__", "array_namespace", "ArrayFallbackWarning", "backends", "dask", "nn", "onnx", "ops", "zoo",
+    "diagrams",
     "GraphError", "ShapeError", "FeedError", "ExecutionError", "FormatError", "GraphvizNotFoundError",
     "save", "load", "dumps", "loads", "register_op", "to_dot", "render",
     "Executor", "Plan", "evaluate", "trace", "compile", "CompiledGraph", "profile", "Profile",

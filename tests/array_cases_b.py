@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import tinygraph as tg
-from tinygraph.ops import logic, reductions
+from tinygraph.ops import extremes, logic, reductions, scans
 
 _RNG = np.random.default_rng(12)
 _X = _RNG.standard_normal((2, 3, 4))
@@ -41,7 +41,7 @@ def _int_and_bool_reductions():
     b = tg.input("b", (2, 3, 4), np.bool_)
     outputs = [op(a) for a in (i, b) for op in (
         reductions.Sum(1), reductions.Mean((0, 2)), reductions.ReduceMax(None, True), reductions.ReduceMin(()),
-        reductions.Prod(2), reductions.ArgMax(1, False, True), reductions.ArgMin(2), reductions.CumSum(1, True, True))]
+        reductions.Prod(2), extremes.ArgMax(1, False, True), extremes.ArgMin(2), scans.CumSum(1, True, True))]
     return outputs, {"i": _INTS.astype(np.int8), "b": _INTS > 0}
 
 

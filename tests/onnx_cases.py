@@ -118,7 +118,7 @@ REJECTED = {
     "test_equal_string_broadcast": "element type STRING",
     # sequence_lens fed at run time: per-batch lengths are refused unless known at load time (ops/recurrent.py)
     "test_lstm_with_peepholes": "sequence_lens",
-    # MaxPool's second output, the argmax positions, is not computed (one value per node; see ops/conv.py)
+    # MaxPool's second output, the argmax positions, is not computed (one value per node; see ops/pooling.py)
     "test_maxpool_with_argmax_2d_precomputed_pads": "Indices output",
     "test_maxpool_with_argmax_2d_precomputed_strides": "Indices output",
     # Normalization and dropout run as at inference: training mode (batch statistics, random masks) is refused,

@@ -1,5 +1,5 @@
-"""The CNN, normalization and recurrent ops (tinygraph/ops/conv.py, normalization.py, recurrent.py):
-torch.nn.functional as the reference at float32 tolerance, build-time shape errors, save/load,
+"""The CNN, normalization and recurrent ops (tinygraph/ops/convolution.py, pooling.py, normalization.py,
+recurrent.py): torch.nn.functional as the reference at float32 tolerance, build-time shape errors, save/load,
 diagrams, and ONNX export run in onnxruntime."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Shape and indexing ops (tinygraph/ops/indexing.py, shaping.py), run-time shapes, node methods, and
-the ONNX importer's load-time folding: numpy semantics, static specs with ``None`` dims, save/load,
-ONNX both ways (checked against onnxruntime), and PyTorch's batch-size arithmetic."""
+"""Shape and indexing ops (tinygraph/ops/joining.py, slicing.py, gathering.py, squeezing.py, shape_values.py,
+shaping.py), run-time shapes, node methods, and the ONNX importer's load-time folding: numpy semantics,
+static specs with ``None`` dims, save/load, ONNX both ways (checked against onnxruntime), and PyTorch's
+batch-size arithmetic."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Ops that rearrange or reinterpret values: ``transpose``, ``reshape``, ``cast``."""
+"""Ops that rearrange or reinterpret values: ``transpose``, ``reshape``, ``cast``, ``cast_like``."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from ..errors import ShapeError
 from ..node import Node
 from ..op import Op
 from ..shapes import Spec, normalize_axes, reshape_shape, transpose_shape
-from .shaping import host_ints, known_elements, library_operands
+from ._operands import host_ints, known_elements, library_operands
+from .elementwise import _SCALARS
 
-__all__ = ["Transpose", "Reshape", "Cast", "transpose", "reshape", "cast"]
+__all__ = ["Transpose", "Reshape", "Cast", "CastLike", "transpose", "reshape", "cast", "cast_like"]
 
 
 def int_or_ints(value: Any, op: str) -> int | tuple[int, ...]:
@@ -340,6 +341,44 @@ class Cast(Op):
         return x if dtype is None else cls(dtype)(x)
 
 
+class CastLike(Op):
+    """``a.astype(like.dtype)``: only ``like``'s dtype is used, not its value."""
+
+    kind = "cast_like"
+    arity = 2
+    formula = "a as b's dtype"
+    onnx_type = "CastLike"
+    onnx_own_result_dtype = True
+
+    arrays = "any"
+
+    def forward(self, a: Any, like: Any) -> Any:
+        """``np.asarray(a).astype(like.dtype)``."""
+        xp = array_namespace(a, like)
+        if xp is not np:
+            lib = common_library((a, like))
+            dtype = lib.dtype(np.asarray(like).dtype) if isinstance(like, _SCALARS) else like.dtype
+            return xp.astype(xp.asarray(a, device=lib.device) if isinstance(a, _SCALARS) else a, dtype)
+        return np.asarray(a).astype(np.asarray(like).dtype)
+
+    def infer(self, a: Spec, like: Spec) -> Spec:
+        """``a``'s shape, ``like``'s dtype."""
+        return Spec(a.shape, like.dtype)
+
+    def to_onnx(self, ctx: Any, node: Node) -> str:
+        """``CastLike`` from opset 15, ``Cast`` before."""
+        a, like = node.inputs
+        if ctx.opset >= 15:
+            return str(ctx.emit("CastLike", [ctx.operand(a), ctx.operand(like)], output=ctx.name(node)))
+        return str(ctx.emit("Cast", [ctx.operand(a)], output=ctx.name(node), to=ctx.elem_type(node.dtype, node)))
+
+    @classmethod
+    def from_onnx(cls, ctx: Any) -> Sequence[Node | None]:
+        """A ``cast`` to the dtype of the second operand (whose value the graph then doesn't need)."""
+        return [cast(ctx.input(0), ctx.input(1).dtype, name=ctx.name())]
+
+
+
 def transpose(a: Any, axes: Sequence[int] | None = None, *, name: str | None = None) -> Node:
     """``np.transpose(a, axes)``."""
     return Transpose(axes)(a, name=name)
@@ -355,3 +394,8 @@ def reshape(a: Any, shape: Any, *, name: str | None = None) -> Node:
 def cast(a: Any, dtype: Any, *, name: str | None = None) -> Node:
     """``a.astype(dtype)``."""
     return Cast(dtype)(a, name=name)
+
+
+def cast_like(a: Any, like: Any, *, name: str | None = None) -> Node:
+    """``a`` converted to ``like``'s dtype."""
+    return CastLike()(a, like, name=name)

@@ -33,7 +33,7 @@ from ..errors import ShapeError
 from ..node import Node
 from ..op import Op, as_node
 from ..shapes import Spec, format_shape, result_dtype
-from .indexing import concat, stack
+from .joining import concat, stack
 from .layout import reshape, transpose
 from .normalization import emit_output
 

@@ -157,6 +157,13 @@ def check_torch(batch: np.ndarray) -> None:
         expected64 = model64(torch.from_numpy(batch)).numpy()
     check("tinygraph == torch NN_torch (float64)", tg.evaluate(net64(x64), {x64: batch}), expected64, 1e-12)
 
+    # The same graph fed a torch tensor computes with torch, on the tensor's device (docs/scale.md).
+    fed = torch.from_numpy(batch).to("cuda" if torch.cuda.is_available() else "cpu")
+    got = tg.evaluate(net64(x64), {x64: fed})
+    print(f"  fed a torch tensor on {fed.device}: the result is a {type(got).__module__}.{type(got).__name__} "
+          f"on {got.device}")
+    check("tinygraph on torch tensors == torch NN_torch (float64)", got.cpu().numpy(), expected64, 1e-12)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -233,6 +233,27 @@ def test_torch_feeds_are_never_written_to():
     assert torch.equal(fed, before)
 
 
+class AddOneInPlace(tg.Op):
+    """A careless custom op: it writes into its operand."""
+
+    arity = 1
+    arrays = "any"
+
+    def forward(self, a):
+        a += 1
+        return a
+
+
+def test_a_custom_op_writing_into_a_torch_feed_does_not_change_the_users_tensor():
+    torch = pytest.importorskip("torch")
+    x = tg.input("x", shape=(None, 2))
+    y = AddOneInPlace()(x)
+    fed = torch.zeros(3, 2, dtype=torch.float64)
+    assert torch.equal(tg.evaluate(y, {x: fed}), torch.ones(3, 2, dtype=torch.float64))
+    assert torch.equal(tg.compile(y)(fed), torch.ones(3, 2, dtype=torch.float64))
+    assert torch.equal(fed, torch.zeros(3, 2, dtype=torch.float64))
+
+
 def test_a_dtype_a_library_lacks_is_refused_naming_the_node():
     strict = pytest.importorskip("array_api_strict")
     x = tg.input("x", shape=(2,), dtype=np.float32)

@@ -325,3 +325,18 @@ def test_a_graph_runs_on_the_gpu_and_stays_there():
     np.testing.assert_allclose(to_host(got), tg.evaluate(y, {x: batch}), rtol=1e-4, atol=1e-5)
     out = tg.compile(y)(fed)
     assert str(out.device) == str(fed.device)
+
+
+@pytest.mark.parametrize("library", OTHER_LIBRARIES)
+def test_a_parameter_returned_as_an_output_is_the_callers_own_copy(library):
+    x = tg.input("x", shape=(2,))
+    W = tg.parameter(np.arange(2.0), name="W")
+    two = tg.constant(np.full(2, 2.0))
+    fed = to_library(library, np.ones(2))
+    for run in (lambda: tg.evaluate([x + W, W, two], {x: fed}), lambda: tg.compile([x + W, W, two])(fed),
+                lambda: [v for n, v in tg.trace([x + W, W, two], {x: fed}).items() if n in (W, two)]):
+        got = run()
+        assert all(is_library_array(library, v) for v in got)
+        cached = arrays.leaf_value(W.op, arrays.library_of(fed))
+        assert all(v is not cached for v in got)
+    np.testing.assert_array_equal(to_numpy(tg.evaluate(x + W, {x: fed})), [1.0, 2.0])

@@ -26,7 +26,7 @@ from .errors import ExecutionError
 from .feeds import Feeds, feeds_library, format_spec_of, read_only, resolve_feeds
 from .graph import Graph, Outputs
 from .node import Node
-from .op import Input
+from .op import Constant, Input, Parameter
 from .plan import LibraryRun, Plan, forward_on, plan_for, run_graph
 from .text import printable
 
@@ -104,6 +104,8 @@ class Executor:
                 for dead in plan.release[k]:
                     env[slot[dead]] = None
         if trace is not None:
+            if library is not NUMPY:
+                env = [_own(v, n, library) for v, n in zip(env, plan.nodes)]
             trace.update(zip(plan.nodes, env))
 
 
@@ -113,7 +115,7 @@ _DEFAULT_STEP = Executor.step
 def collect_results(env: list[Any], plan: Plan, single: bool, library: ArrayLibrary = NUMPY) -> Any:
     """The outputs' values from a finished run's slots: one array, or a list of them."""
     if library is not NUMPY:
-        values = [v if library_is(v, library) else library.asarray(v) for v in (env[k] for k in plan.output_slots)]
+        values = [_own(env[k], plan.nodes[k], library) for k in plan.output_slots]
         return values[0] if single else values
     ndarray = np.ndarray
     if single:
@@ -129,6 +131,16 @@ GC_PAUSE_STEPS = 2000
 
 #: ``call(fn, args)``: how ``execute`` runs one step when asked to wrap it (``tg.profile`` times it).
 StepCall = Callable[[Callable[..., Any], Any], Any]
+
+
+def _own(value: Any, node: Node, library: ArrayLibrary) -> Any:
+    # A value handed to the caller on another library: an array of it, and never the cached copy
+    # of a parameter or constant (that library's arrays can't be read-only, as numpy's are).
+    if not library_is(value, library):
+        return library.asarray(value)
+    if type(node.op) is Parameter or type(node.op) is Constant:
+        return library.xp.asarray(value, copy=True)
+    return value
 
 
 def library_is(value: Any, library: ArrayLibrary) -> bool:

@@ -263,9 +263,17 @@ def library_source(gen: _Codegen, library: ArrayLibrary) -> tuple[str, dict[str,
                 line_node[k] = node
         lines.append("    except _Exception as _e:")
         lines.append("        raise _fail(_e, _locals()) from _e")
-    outs = [gen.var[n] for n in graph.outputs]
+    # An output that is a parameter or constant is that value's cached copy: the caller gets its own.
+    env["_own_copy"] = _own_copy
+    outs = [f"_own_copy({gen.var[n]}, _lib)" if type(n.op) in _LEAVES else gen.var[n] for n in graph.outputs]
     lines.append(f"    return {outs[0] if gen.single else '[' + ', '.join(outs) + ']'}")
     return "\n".join(lines) + "\n", env, line_node
+
+
+def _own_copy(value: Any, library: ArrayLibrary) -> Any:
+    if isinstance(value, (int, float, complex, bool, np.ndarray, np.generic)):
+        return library.asarray(value)
+    return library.xp.asarray(value, copy=True)
 
 
 def _slow_check(node: Node, name: str) -> Any:

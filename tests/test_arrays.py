@@ -340,3 +340,111 @@ def test_a_parameter_returned_as_an_output_is_the_callers_own_copy(library):
         cached = arrays.leaf_value(W.op, arrays.library_of(fed))
         assert all(v is not cached for v in got)
     np.testing.assert_array_equal(to_numpy(tg.evaluate(x + W, {x: fed})), [1.0, 2.0])
+
+
+@pytest.mark.parametrize("library", OTHER_LIBRARIES)
+def test_views_of_parameters_handed_back_are_copies(library):
+    x = tg.input("x", shape=(2, 3))
+    W = tg.parameter(np.arange(6.0).reshape(2, 3), name="W")
+    fed = to_library(library, np.zeros((2, 3)))
+    outs = [x + W, W.T, tg.reshape(W, (6,))]
+    for got in (tg.evaluate(outs, {x: fed}), tg.compile(outs)(fed)):
+        for view in got[1:]:
+            if library == "torch":
+                view.mul_(0)  # a user writing into a result
+    np.testing.assert_array_equal(to_numpy(tg.evaluate(x + W, {x: fed})), np.arange(6.0).reshape(2, 3))
+
+
+@pytest.mark.parametrize("library", OTHER_LIBRARIES)
+def test_python_ints_out_of_an_int_dtypes_range_are_refused_as_numpy_refuses_them(library):
+    i8 = tg.input("i8", shape=(3,), dtype=np.int8)
+    fed = to_library(library, np.ones(3, dtype=np.int8))
+    for y in (i8 + 300, i8 * 1000):
+        with pytest.raises(tg.ExecutionError, match="Python integer .* out of bounds for int8"):
+            tg.evaluate(y, {i8: np.ones(3, dtype=np.int8)})  # numpy refuses it
+        with pytest.raises(tg.ExecutionError, match="Python integer .* out of bounds for int8"):
+            tg.evaluate(y, {i8: fed})
+
+
+@pytest.mark.parametrize("library", OTHER_LIBRARIES)
+def test_bool_arithmetic_is_logic_as_in_numpy(library):
+    b = tg.input("b", shape=(4,), dtype=bool)
+    v = np.array([True, True, False, False])
+    w = np.array([True, False, True, False])
+    c = tg.constant(w)
+    for y in (b + c, b * c, tg.maximum(b, c), tg.minimum(b, c)):
+        want = tg.evaluate(y, {b: v})
+        got = tg.evaluate(y, {b: to_library(library, v)})
+        assert to_numpy(got).dtype == np.bool_
+        np.testing.assert_array_equal(to_numpy(got), want)
+
+
+@pytest.mark.parametrize("library", OTHER_LIBRARIES)
+def test_sigmoid_of_unsigned_ints_agrees_everywhere(library):
+    u = tg.input("u", shape=(3,), dtype=np.uint16)  # computed in float32 (uint8's float16: not in strict)
+    v = np.array([0, 5, 60000], dtype=np.uint16)
+    want = tg.evaluate(tg.sigmoid(u), {u: v})
+    np.testing.assert_allclose(want, [0.5, 1 / (1 + np.exp(-5.0)), 1.0], rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(tg.evaluate(tg.sigmoid(u), {u: to_library(library, v)})), want, rtol=2e-3)
+
+
+@pytest.mark.parametrize("library", OTHER_LIBRARIES)
+def test_every_way_of_running_handles_subexpressions_of_constants_only(library):
+    x = tg.input("x", shape=(3,), dtype=np.float32)
+    y = x * tg.cast(tg.constant(2) + 3, np.float32)
+    fed = to_library(library, np.ones(3, dtype=np.float32))
+    seen = []
+    for got in (tg.evaluate(y, {x: fed}), tg.trace(y, {x: fed})[y], tg.compile(y)(fed),
+                tg.evaluate(y, {x: fed}, observers=[lambda n, v: seen.append(n)])):
+        assert is_library_array(library, got)
+        np.testing.assert_array_equal(to_numpy(got), [5, 5, 5])
+
+
+class NumpyInside(tg.Op):
+    """Declares any library but calls numpy: a silent round trip to the host."""
+
+    arity = 1
+    arrays = "any"
+
+    def forward(self, a):
+        return np.tanh(np.asarray(a))
+
+
+def test_an_op_computing_with_numpy_on_another_librarys_arrays_is_an_error():
+    torch = pytest.importorskip("torch")
+    x = tg.input("x", shape=(3,))
+    y = NumpyInside()(x) + 1.0
+    fed = torch.zeros(3, dtype=torch.float64)
+    match = r"NumpyInside.forward was given torch arrays and returned a numpy.ndarray: it computed outside torch"
+    for run in (lambda: tg.evaluate(y, {x: fed}), lambda: tg.trace(y, {x: fed}), lambda: tg.compile(y)(fed)):
+        with pytest.raises(tg.ExecutionError, match=match):
+            run()
+
+
+@pytest.mark.parametrize("library", OTHER_LIBRARIES)
+def test_a_wrong_dtype_is_an_error_on_every_way_of_running(library):
+    x = tg.input("x", shape=(None, 2))
+    y = WrongDtype()(x) + 1.0
+    with pytest.raises(tg.ExecutionError, match="the graph computes float64"):
+        tg.trace(y, {x: to_library(library, BATCH)})
+    with pytest.raises(tg.ExecutionError, match="the graph computes float64"):
+        tg.evaluate(y, {x: to_library(library, BATCH)}, observers=[lambda n, v: None])
+
+
+def test_compile_names_a_parameter_the_library_cannot_hold():
+    strict = pytest.importorskip("array_api_strict")
+    x = tg.input("x", shape=(2,), dtype=np.float32)
+    half = tg.parameter(np.ones(2, dtype=np.float16), name="half")
+    with pytest.raises(tg.ExecutionError, match=r"half \(float16\) cannot move to array_api_strict"):
+        tg.compile(x + tg.cast(half, np.float32))(strict.ones(2, dtype=strict.float32))
+
+
+def test_jax_arrays_whose_dtypes_are_numpy_dtypes_are_a_library_too():
+    # CuPy's and JAX's arrays carry numpy dtypes (cupy.float32 is np.float32); JAX stands in for
+    # CuPy here, which needs a GPU.
+    jnp = pytest.importorskip("jax.numpy")
+    x, _, _, y = textbook_net(np.float32)
+    batch = BATCH.astype(np.float32)
+    got = tg.evaluate(y, {x: jnp.asarray(batch)})
+    assert type(got).__module__.startswith("jax")
+    np.testing.assert_allclose(np.asarray(got), tg.evaluate(y, {x: batch}), rtol=1e-5, atol=1e-6)

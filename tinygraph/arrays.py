@@ -26,6 +26,7 @@ import numpy as np
 __all__ = [
     "ArrayLibrary", "ArrayFallbackWarning", "NUMPY", "array_namespace", "library_of", "common_library",
     "leaf_value", "promoted", "special", "via_numpy", "standard_function", "floating", "lacks_kernels",
+    "check_weak_ints",
 ]
 
 _DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -40,10 +41,12 @@ class ArrayFallbackWarning(UserWarning):
 class ArrayLibrary:
     """One array library on one device: its namespace, and conversions to and from numpy."""
 
-    __slots__ = ("xp", "name", "device", "key", "_dtypes", "_numpy_dtypes")
+    __slots__ = ("xp", "name", "device", "key", "array_type", "_dtypes", "_numpy_dtypes")
 
-    def __init__(self, xp: Any, name: str, device: Any) -> None:
+    def __init__(self, xp: Any, name: str, device: Any, array_type: type = np.ndarray) -> None:
         self.xp = xp
+        #: The class of this library's arrays (``torch.Tensor``): what its ops must return.
+        self.array_type = array_type
         #: ``"numpy"``, ``"torch"``, ``"cupy"``, ``"array_api_strict"``...: the name messages use.
         self.name = name
         self.device = device
@@ -67,6 +70,10 @@ class ArrayLibrary:
     def numpy_dtype(self, dtype: Any) -> np.dtype[Any]:
         """The numpy dtype of one of this library's dtypes."""
         found = self._numpy_dtypes.get(dtype)
+        if found is None and isinstance(dtype, np.dtype) and dtype in self._dtypes:
+            # CuPy and JAX arrays carry numpy dtypes, while their namespaces name numpy's scalar
+            # types (cupy.float32 is np.float32): equal to the dtype, but not the same dict key.
+            found = self._numpy_dtypes[dtype] = dtype
         if found is None:
             raise TypeError(f"the {self.name} dtype {dtype} has no numpy equivalent tinygraph computes with")
         return found
@@ -147,19 +154,22 @@ def library_of(value: Any) -> ArrayLibrary | None:
     xp, name = found
     if name == "numpy":
         return NUMPY
-    return _library(xp, name, _device(value))
+    array_type = cls = type(value)
+    if name == "torch":  # nn.Parameter and other subclasses compute into plain tensors
+        array_type = next(c for c in cls.__mro__ if c.__module__ == "torch" and c.__name__ == "Tensor")
+    return _library(xp, name, _device(value), array_type)
 
 
 _LIBRARIES: dict[tuple[str, str], ArrayLibrary] = {}
 _LOCK = threading.Lock()
 
 
-def _library(xp: Any, name: str, device: Any) -> ArrayLibrary:
+def _library(xp: Any, name: str, device: Any, array_type: type) -> ArrayLibrary:
     key = (name, str(device))
     lib = _LIBRARIES.get(key)
     if lib is None:
         with _LOCK:
-            lib = _LIBRARIES.setdefault(key, ArrayLibrary(xp, name, device))
+            lib = _LIBRARIES.setdefault(key, ArrayLibrary(xp, name, device, array_type))
     return lib
 
 
@@ -214,6 +224,7 @@ def promoted(xp: Any, *values: Any) -> list[Any]:
     dtypes = [lib.numpy_dtype(v.dtype) for v in arrays]
     weak = [v for v in values if isinstance(v, (int, float, complex, bool))]
     target = np.result_type(*dtypes, *weak)
+    check_weak_ints(weak, target)
     if all(d == target for d in dtypes):
         return list(values)
     want = lib.dtype(target)
@@ -347,3 +358,16 @@ def lacks_kernels(values: Iterable[Any]) -> np.dtype[Any] | None:
             if library_of(v) is lib and lib.numpy_dtype(v.dtype) in lacking:
                 return lib.numpy_dtype(v.dtype)
     return None
+
+
+def check_weak_ints(scalars: Iterable[Any], dtype: np.dtype[Any]) -> None:
+    """``OverflowError``, as numpy raises, for a Python int that ``dtype`` (an integer type) can't hold.
+
+    numpy refuses ``int8_array + 300``; torch would wrap it around silently.
+    """
+    if dtype.kind not in "iu":
+        return
+    info = np.iinfo(dtype)
+    for v in scalars:
+        if type(v) is int and not info.min <= v <= info.max:
+            raise OverflowError(f"Python integer {v} out of bounds for {dtype}")

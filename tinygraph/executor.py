@@ -27,7 +27,7 @@ from .feeds import Feeds, feeds_library, format_spec_of, read_only, resolve_feed
 from .graph import Graph, Outputs
 from .node import Node
 from .op import Constant, Input, Parameter
-from .plan import LibraryRun, Plan, forward_on, plan_for, run_graph
+from .plan import LibraryRun, Plan, forward_on, memory_traits, plan_for, run_graph
 from .text import printable
 
 __all__ = ["Executor", "Plan", "evaluate", "trace", "execute", "bind_feeds"]
@@ -85,18 +85,25 @@ class Executor:
         # subclass or an observer may hold on to any value it saw.
         keep_all = trace is not None
         slot = plan.slot
+        wants: dict[Node, Any] = {}
         if library is not NUMPY:
-            plan.on(library)  # refuses, before anything runs, an op that computes with numpy only
+            run = plan.on(library)  # refuses, before anything runs, an op that computes with numpy only
+            wants = {step[4]: want for step, want in zip(run.steps, run.dtypes)}
         for k, node in enumerate(plan.nodes):
             # Like torch.fx's placeholders, inputs go through step too, so that a subclass sees
             # every node: the fed array is the input node's one input value.
             args = [env[k]] if isinstance(node.op, Input) else [env[slot[i]] for i in node.inputs]
-            try:
-                value = self.step(node, args)
-                if library is not NUMPY and not args and value is getattr(node.op, "value", None):
-                    value = leaf_value(node.op, library)
-            except Exception as e:
-                raise execution_error(plan, node, args, e) from e
+            if library is not NUMPY and (type(node.op) is Parameter or type(node.op) is Constant):
+                self.step(node, args)
+                env[k] = value = leaf_on(plan, node, library)
+            else:
+                try:
+                    value = self.step(node, args)
+                    want = wants.get(node)
+                    if want is not None and (type(value) is not library.array_type or value.dtype != want):  # type: ignore[attr-defined]
+                        value = library_result(value, want, library, node, args)
+                except Exception as e:
+                    raise execution_error(plan, node, args, e) from e
             env[k] = value
             for observe in observers:
                 observe(node, value)
@@ -135,12 +142,14 @@ StepCall = Callable[[Callable[..., Any], Any], Any]
 
 def _own(value: Any, node: Node, library: ArrayLibrary) -> Any:
     # A value handed to the caller on another library: an array of it, and never the cached copy
-    # of a parameter or constant (that library's arrays can't be read-only, as numpy's are).
+    # of a parameter or constant, nor a view of one (W.T, a reshape): that library's arrays can't
+    # be read-only, as numpy's are, and a write into one would change every later run. Results of
+    # ops declaring fresh outputs are new arrays; the others may be views, and are copied.
     if not library_is(value, library):
         return library.asarray(value)
-    if type(node.op) is Parameter or type(node.op) is Constant:
-        return library.xp.asarray(value, copy=True)
-    return value
+    if isinstance(node.op, Input) or memory_traits(node.op)[0]:
+        return value
+    return library.xp.asarray(value, copy=True)
 
 
 def library_is(value: Any, library: ArrayLibrary) -> bool:
@@ -186,21 +195,15 @@ def _execute_on(plan: Plan, run: LibraryRun, env: list[Any], library: ArrayLibra
     # The loop of _execute for another array library: its leaves' copies, no memory plan, and
     # each result's dtype checked, since each library has its own promotion rules.
     step: Any = None
-    for k, op in plan.loads:
-        try:
-            env[k] = leaf_value(op, library)
-        except TypeError as e:
-            node = plan.nodes[k]
-            raise ExecutionError(
-                f"{printable(run_graph(plan).name_of(node))} ({node.dtype}) cannot move to {library.name}: {e}\n"
-                f"  node created at {node.site.describe()}"
-            ) from None
+    for k, _ in plan.loads:
+        env[k] = leaf_on(plan, plan.nodes[k], library)
+    array_type = library.array_type
     try:
         for step, want in zip(run.steps, run.dtypes):
             fn, get, out, dead, _ = step
             value = fn(*get(env)) if call is None else call(fn, get(env))
-            if getattr(value, "dtype", None) != want:
-                value = library_result(value, want, library, step[4])
+            if type(value) is not array_type or value.dtype != want:  # type: ignore[attr-defined]
+                value = library_result(value, want, library, step[4], get(env))
             env[out] = value
             for d in dead:
                 env[d] = None
@@ -209,14 +212,47 @@ def _execute_on(plan: Plan, run: LibraryRun, env: list[Any], library: ArrayLibra
         raise execution_error(plan, node, [env[plan.slot[i]] for i in node.inputs], e) from e
 
 
-def library_result(value: Any, want: Any, library: ArrayLibrary, node: Node) -> Any:
-    """A step's result on ``library`` whose dtype is not ``want``: a scalar converted, else an error."""
-    if isinstance(value, (np.ndarray, np.generic, int, float, complex, bool)):
-        return library.xp.asarray(library.asarray(value), dtype=want)  # a forward returning a scalar
-    raise TypeError(
-        f"{type(node.op).__name__}.forward returned {library.name} {getattr(value, 'dtype', type(value).__name__)}; "
-        f"the graph computes {node.dtype} here: the op does not follow numpy's dtype rules on {library.name}"
-    )
+def leaf_on(plan: Plan | Graph, node: Node, library: ArrayLibrary) -> Any:
+    """A parameter's or constant's value on ``library`` (converted once), or an ``ExecutionError`` naming it."""
+    try:
+        return leaf_value(node.op, library)
+    except TypeError as e:
+        graph = plan if isinstance(plan, Graph) else run_graph(plan)
+        raise ExecutionError(
+            f"{printable(graph.name_of(node))} ({node.dtype}) cannot move to {library.name}: {e}\n"
+            f"  node created at {node.site.describe()}"
+        ) from None
+
+
+def library_result(value: Any, want: Any, library: ArrayLibrary, node: Node, args: Any) -> Any:
+    """A step's result on ``library`` that is not an array of it of dtype ``want``: converted, or an error.
+
+    An op computed from constants only (numpy arrays, Python scalars) gives numpy's result, which
+    moves to the library once. Given the library's arrays, an op must compute with that library:
+    a numpy result then means a silent copy to the host and back, and another dtype means the op
+    followed its library's promotion rules instead of numpy's; both are errors.
+    """
+    args = args if isinstance(args, (list, tuple)) else (args,)
+    cls = type(node.op).__name__
+    if not isinstance(value, library.array_type):
+        if any(isinstance(a, library.array_type) for a in args):
+            raise TypeError(
+                f"{cls}.forward was given {library.name} arrays and returned a {type(value).__module__}."
+                f"{type(value).__qualname__}: it computed outside {library.name} (a copy to the host and back). "
+                f"Compute with xp = tg.array_namespace(*values), or declare arrays = \"via-numpy\" to allow "
+                f"the copy with a warning (docs/extending.md)"
+            )
+        value = library.xp.asarray(library.asarray(value), dtype=want)
+    if value.dtype != want:
+        raise TypeError(
+            f"{cls}.forward returned {library.name} {value.dtype}; the graph computes {node.dtype} here: the "
+            f"op does not follow numpy's dtype rules on {library.name}"
+        )
+    return value
+
+
+# Feeds that take the run's library rather than set it: lists and scalars.
+_NEUTRAL = (list, tuple, int, float, complex, bool, np.generic)
 
 
 def bind_feeds(plan: Plan, feeds: Feeds | None) -> tuple[list[Any], ArrayLibrary]:
@@ -227,8 +263,8 @@ def bind_feeds(plan: Plan, feeds: Feeds | None) -> tuple[list[Any], ArrayLibrary
     if type(feeds) is dict and len(feeds) == len(plan.input_slots):
         for key, value in feeds.items():
             entry = keys.get(key) if type(key) is str or type(key) is Node else None
-            if entry is None or type(value) is not ndarray:
-                break
+            if entry is None or type(value) is not ndarray and not isinstance(value, _NEUTRAL):
+                break  # another library's array: the slow path finds the run's library
             k, check = entry
             env[k] = check(value)
         else:

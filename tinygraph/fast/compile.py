@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import NUMPY, ArrayLibrary, leaf_value
+from ..arrays import NUMPY, ArrayLibrary
 from ..errors import ExecutionError, FeedError, GraphError
-from ..executor import execution_error, library_result
+from ..executor import execution_error, leaf_on, library_result
 from ..feeds import check_feed, feeds_library, read_only, resolve_feeds
 from ..graph import Graph, Outputs
 from ..node import Node
@@ -232,14 +232,15 @@ def library_source(gen: _Codegen, library: ArrayLibrary) -> tuple[str, dict[str,
     """
     plan, graph = gen.plan, gen.graph
     run = plan.on(library)  # refuses a numpy-only op, naming it
-    env: dict[str, Any] = {"_leaf": leaf_value, "_result": library_result, "_Exception": Exception,
-                           "_locals": locals, "_getattr": getattr}
+    env: dict[str, Any] = {"_leaf": lambda node, lib: leaf_on(graph, node, lib), "_result": library_result,
+                           "_Exception": Exception, "_locals": locals, "_type": type,
+                           "_atype": library.array_type}
     params = ", ".join([gen.var[n] for n in gen.inputs] + ["_lib"])
     lines = [f"def forward_{library.name}({params}):"]
     for node in plan.nodes:
         if type(node.op) in _LEAVES:
-            env[f"_op_{gen.var[node]}"] = node.op
-            lines.append(f"    {gen.var[node]} = _leaf(_op_{gen.var[node]}, _lib)")
+            env[f"_n_{gen.var[node]}"] = node
+            lines.append(f"    {gen.var[node]} = _leaf(_n_{gen.var[node]}, _lib)")
     body: list[str] = []
     computed: list[Node] = []
     for (fn, _, _, _, node), want in zip(run.steps, run.dtypes):
@@ -248,7 +249,8 @@ def library_source(gen: _Codegen, library: ArrayLibrary) -> tuple[str, dict[str,
         args = ", ".join(gen.var[i] for i in node.inputs)
         dead = [gen.var[d] for d in plan.release[plan.slot[node]] if type(d.op) not in _LEAVES]
         stmt = f"{v} = _f_{v}({args})  # {_printable(graph.format_node(node))}"
-        stmt += f"\n        if _getattr({v}, 'dtype', None) != _w_{v}: {v} = _result({v}, _w_{v}, _lib, _n_{v})"
+        stmt += (f"\n        if _type({v}) is not _atype or {v}.dtype != _w_{v}: "
+                 f"{v} = _result({v}, _w_{v}, _lib, _n_{v}, ({args}{',' if args else ''}))")
         if dead:
             stmt += f"\n        del {', '.join(dead)}"
         body.append(f"        {stmt}")
@@ -265,9 +267,15 @@ def library_source(gen: _Codegen, library: ArrayLibrary) -> tuple[str, dict[str,
         lines.append("        raise _fail(_e, _locals()) from _e")
     # An output that is a parameter or constant is that value's cached copy: the caller gets its own.
     env["_own_copy"] = _own_copy
-    outs = [f"_own_copy({gen.var[n]}, _lib)" if type(n.op) in _LEAVES else gen.var[n] for n in graph.outputs]
+    # So is a view of one (W.T): results of ops without fresh outputs are copied, as evaluate does.
+    outs = [gen.var[n] if isinstance(n.op, Input) or memory_traits(n.op)[0] else f"_own_copy({gen.var[n]}, _lib)"
+            for n in graph.outputs]
     lines.append(f"    return {outs[0] if gen.single else '[' + ', '.join(outs) + ']'}")
     return "\n".join(lines) + "\n", env, line_node
+
+
+# Feeds that take the run's library rather than set it: lists and scalars.
+_NEUTRAL = (list, tuple, int, float, complex, bool, np.generic)
 
 
 def _own_copy(value: Any, library: ArrayLibrary) -> Any:
@@ -366,9 +374,13 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None) -> Com
         fn = on_library[library.name] = env[f"forward_{library.name}"]
         return fn
 
+    checks = [_slow_check(n, graph.name_of(n)) if n in plan.slot else None for n in order]
+
     def elsewhere(*given: Any) -> Any:
         # Feeds that are not all ndarrays: checked as evaluate checks them (lists become the
         # library's arrays, two libraries are refused), then run where they live.
+        if all(type(v) is np.ndarray or isinstance(v, _NEUTRAL) for v in given):
+            return fn(None, *(v if check is None else check(v) for v, check in zip(given, checks)))
         feeds = {n: v for n, v in zip(order, given) if n in plan.slot}
         resolved = resolve_feeds(graph, feeds)
         values = [resolved.get(n, v) for n, v in zip(order, given)]

@@ -43,6 +43,9 @@ class Sigmoid(Op):
 
     def forward_into(self, out: Any, a: Any) -> Any:
         """The same, written into ``out`` (which may be ``a``'s buffer, or ``None`` for a new one)."""
+        if getattr(a, "dtype", np.dtype(float)).kind in "biu":
+            # Integers become the float dtype exp gives them first: -a of an unsigned int wraps around.
+            a = np.asarray(a).astype(ufunc_dtype(np.exp, Spec((), np.asarray(a).dtype)))
         # Not scipy's expit: its exp is not numpy's (numpy's SIMD exp differs in the last bit on
         # some CPUs), and the textbook's numbers are the formula's on the machine it runs on.
         # exp(-a) overflows to inf for very negative a and 1 / inf == 0 is the right answer;

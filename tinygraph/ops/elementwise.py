@@ -7,7 +7,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..arrays import array_namespace, common_library, lacks_kernels, promoted, standard_function, via_numpy
+from ..arrays import (
+    array_namespace,
+    check_weak_ints,
+    common_library,
+    lacks_kernels,
+    promoted,
+    standard_function,
+    via_numpy,
+)
 from ..node import Node
 from ..op import Op
 from ..shapes import Spec, broadcast_shapes, ufunc_dtype
@@ -33,7 +41,8 @@ def ufunc_operands(xp: Any, ufunc: Any, values: Sequence[Any], *, arrays: bool =
     asks for 0-d arrays of the computing dtype in their place.
     """
     lib = common_library(values)
-    key = (ufunc, *(type(v) if isinstance(v, _SCALARS) else v.dtype for v in values))
+    # The library's name before its dtypes: array-api-strict warns when its dtypes meet numpy's.
+    key = (ufunc, lib.name, *(type(v) if isinstance(v, _SCALARS) else v.dtype for v in values))
     if key in _LOOPS:
         loop = _LOOPS[key]
     else:
@@ -47,6 +56,7 @@ def ufunc_operands(xp: Any, ufunc: Any, values: Sequence[Any], *, arrays: bool =
     if loop is None:
         cast = promoted(xp, *values)
     else:
+        check_weak_ints([v for v in values if isinstance(v, _SCALARS)], loop)
         want = lib.dtype(loop)
         cast = [v if isinstance(v, _SCALARS) or v.dtype == want else xp.astype(v, want) for v in values]
     if arrays:
@@ -60,6 +70,8 @@ def _lacking(op: Op, values: Sequence[Any]) -> str | None:
     dtype = lacks_kernels(values)
     return None if dtype is None else f"{type(op).__name__} of {dtype}"
 
+
+_BOOL_LOGIC = {"add": "logical_or", "maximum": "logical_or", "multiply": "logical_and", "minimum": "logical_and"}
 
 # numpy's ufunc names the standard spells differently and arrays.standard_function doesn't know.
 _MORE_NAMES = {"rint": "round"}
@@ -93,6 +105,10 @@ class Elementwise(Op):
         lacking = _lacking(self, operands)
         if lacking is not None:
             return via_numpy(lacking, self.ufunc, values)
+        if name in _BOOL_LOGIC and all(isinstance(v, bool) or not isinstance(v, _SCALARS) and v.dtype == xp.bool
+                                       for v in operands):
+            # numpy's bool +, *, maximum, minimum are or/and; the standard's arithmetic takes numbers.
+            fn = getattr(xp, _BOOL_LOGIC[name])
         return fn(*operands)
 
     def forward_into(self, out: Any, *values: Any) -> Any:

@@ -51,14 +51,14 @@ def _working_xp(xp: Any, a: Any) -> tuple[Any, Any]:
     return x, x.dtype
 
 
-def _erf(x: Any) -> Any:
-    """``scipy.special.erf`` on any library: its own (``torch.special.erf``...), else through numpy."""
+def _erf(x: Any, op: str) -> Any:
+    """``scipy.special.erf`` on any library: its own (``torch.special.erf``...), else through numpy for ``op``."""
     if isinstance(x, np.ndarray):
         return _scipy_erf(x)
     xp = array_namespace(x)
     fn = special(xp, "erf")
     if fn is None:  # the standard has no erf: numpy's, with a one-time warning
-        return via_numpy("erf", _scipy_erf, [x])
+        return via_numpy(f"{op} (erf)", _scipy_erf, [x])
     return fn(x)
 
 
@@ -112,7 +112,7 @@ class Gelu(_FloatFunction):
         if self.approximate == "tanh":
             inner = self._typed(x, math.sqrt(2 / math.pi)) * (x + self._typed(x, 0.044715) * x * x * x)
             return half * x * (1 + xp.tanh(inner))
-        return half * x * (1 + _erf(x * self._typed(x, 1 / math.sqrt(2))))
+        return half * x * (1 + _erf(x * self._typed(x, 1 / math.sqrt(2)), type(self).__name__))
 
     @classmethod
     def from_torch_module(cls, module: Any) -> Gelu:
@@ -157,7 +157,7 @@ class Erf(_FloatFunction):
 
     def compute(self, x: Any, xp: Any) -> Any:
         """``scipy.special.erf`` (``torch.special.erf``..., through numpy where the library has none)."""
-        return _erf(x)
+        return _erf(x, type(self).__name__)
 
 
 class _AlphaFunction(_FloatFunction):

@@ -276,12 +276,9 @@ def bind_feeds(plan: Plan, feeds: Feeds | None) -> tuple[list[Any], ArrayLibrary
         env = [None] * len(plan.nodes)
     resolved = resolve_feeds(plan.graph, feeds)
     library = feeds_library(resolved.values())
+    protect = plan.protect_feeds and library is NUMPY  # on other libraries: copies (plan.forward_on)
     for node, value in resolved.items():
-        if plan.protect_feeds:
-            # Ops from outside tinygraph get a feed they cannot write into: a read-only view of a
-            # numpy array; other libraries have no read-only arrays, so a copy.
-            value = read_only(value) if library is NUMPY else library.xp.asarray(value, copy=True)
-        env[plan.slot[node]] = value
+        env[plan.slot[node]] = read_only(value) if protect else value
     return env, library
 
 

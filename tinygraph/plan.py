@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._gc import gc_paused
-from .arrays import ArrayLibrary, via_numpy
+from .arrays import ArrayLibrary, array_namespace, via_numpy
 from .errors import ExecutionError
 from .feeds import FeedCheck, fast_check, read_only
 from .graph import Graph, Outputs, as_output_list, topological_order
@@ -145,7 +145,7 @@ def forward_on(node: Node, library: ArrayLibrary, graph: Graph | None = None) ->
     cls = type(op)
     mode = cls.arrays if declared_with_forward(cls, "arrays") else "numpy"
     if mode == "any":
-        return op.forward
+        return op.forward if cls.__module__.startswith("tinygraph.") else _on_copies(node, op.forward)
     if mode == "via-numpy":
         forward = op.forward
         what = f"{cls.__name__} ({cls.__module__})"
@@ -160,6 +160,24 @@ def forward_on(node: Node, library: ArrayLibrary, graph: Graph | None = None) ->
         f"library, write its forward with xp = tg.array_namespace(*values) and the array API's functions, and "
         f"declare arrays = \"any\" (docs/scale.md); or feed numpy arrays.\n  node created at {node.site.describe()}"
     )
+
+
+def _on_copies(node: Node, forward: Callable[..., Any]) -> Callable[..., Any]:
+    # An op from outside tinygraph gets its fed and leaf operands as copies on other libraries,
+    # whose arrays can't be read-only as numpy feeds and parameters are: writing into one must
+    # change neither the user's array, nor a parameter's cached copy, nor what other ops read.
+    guarded = [j for j, i in enumerate(node.inputs) if isinstance(i.op, Input) or type(i.op) in (Parameter, Constant)]
+    if not guarded:
+        return forward
+
+    def on_copies(*values: Any) -> Any:
+        args = list(values)
+        for j in guarded:
+            v = args[j]
+            if not isinstance(v, (int, float, complex, bool)):
+                args[j] = array_namespace(v).asarray(v, copy=True)
+        return forward(*args)
+    return on_copies
 
 
 class LibraryRun:

@@ -387,8 +387,6 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None) -> Com
         library = feeds_library(resolved.values())
         if library is NUMPY:
             return fn(None, *values)
-        if plan.protect_feeds:  # as evaluate does: a custom op gets a copy it may write into
-            values = [library.xp.asarray(v, copy=True) if n in plan.slot else v for n, v in zip(order, values)]
         return for_library(library)(*values, library)
 
     gen.globals["_rebind"] = rebind

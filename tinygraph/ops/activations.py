@@ -20,6 +20,21 @@ __all__ = ["Sigmoid", "ReLU", "Softmax", "Softplus", "sigmoid", "relu", "softmax
 _WEAK_ZERO = Spec((), np.dtype(np.int64), weak=True)
 
 
+# Not scipy's expit: its exp is not numpy's (numpy's SIMD exp differs in the last bit on some
+# CPUs), and the textbook's numbers are the formula's on the machine it runs on. exp(-a) overflows
+# to inf for very negative a, and 1 / inf == 0 is the right answer; underflow to 0 likewise gives 1.
+# errstate as a decorator switches the error state for a call at about half the cost of a `with`.
+@np.errstate(over="ignore", under="ignore")
+def _textbook_sigmoid(out: Any, a: Any) -> Any:
+    # Each step is the formula's own ufunc on its own dtype, in ``out``'s buffer when there is one.
+    if out is None or out.dtype.kind != "f":
+        return np.divide(1, np.add(1, np.exp(np.negative(a))), out=out)
+    buf = np.negative(a, out)
+    np.exp(buf, buf)
+    np.add(buf, 1, buf)
+    return np.divide(1, buf, buf)
+
+
 class Sigmoid(Op):
     """``1 / (1 + exp(-a))``, without overflow warnings or NaN for any finite input."""
 
@@ -46,17 +61,7 @@ class Sigmoid(Op):
         if getattr(a, "dtype", np.dtype(float)).kind in "biu":
             # Integers become the float dtype exp gives them first: -a of an unsigned int wraps around.
             a = np.asarray(a).astype(ufunc_dtype(np.exp, Spec((), np.asarray(a).dtype)))
-        # Not scipy's expit: its exp is not numpy's (numpy's SIMD exp differs in the last bit on
-        # some CPUs), and the textbook's numbers are the formula's on the machine it runs on.
-        # exp(-a) overflows to inf for very negative a and 1 / inf == 0 is the right answer;
-        # underflow to 0 likewise gives 1. Each step is the formula's own ufunc on its own dtype.
-        with np.errstate(over="ignore", under="ignore"):
-            if out is None or out.dtype.kind != "f":
-                return np.divide(1, np.add(1, np.exp(np.negative(a))), out=out)
-            buf = np.negative(a, out)
-            np.exp(buf, buf)
-            np.add(buf, 1, buf)
-            return np.divide(1, buf, buf)
+        return _textbook_sigmoid(out, a)
 
     def lowering(self, backend: str, node: Node) -> Any:
         """``jax.nn.sigmoid``; numba: the formula per element in the node's dtype (``exp`` overflowing gives 0)."""

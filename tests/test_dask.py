@@ -259,3 +259,14 @@ def test_cluster_worker_killed_mid_run_still_gives_the_full_result(client):
     np.testing.assert_array_equal(future.result(timeout=60), tg.evaluate(y, {x: data}))
     client.wait_for_workers(2, timeout=30)
     assert pid not in client.run(os.getpid).values()  # the worker did die, and the nanny replaced it
+
+
+def test_a_graph_mixing_rows_is_refused_before_anything_is_built():
+    x = tg.input("x", shape=(None, 4))
+    centred = x - tg.mean(x, axis=0, keepdims=True)  # each row depends on the whole batch
+    data = da.from_array(rows(40, 4).astype(np.float64), chunks=(10, 4))
+    with pytest.raises(tg.GraphError, match=r"output 'sub_\d+' mixes rows.*per-chunk answers.*test_dask.py:\d+"):
+        tg.dask.map_batches(centred, data)
+    softmax_rows = tg.softmax(x, axis=1)  # rowwise: accepted
+    np.testing.assert_allclose(tg.dask.map_batches(softmax_rows, data).compute(scheduler="threads"),
+                               tg.evaluate(softmax_rows, {x: data.compute()}))

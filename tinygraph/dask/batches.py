@@ -9,6 +9,7 @@ computed to learn them.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ import numpy as np
 
 from ..backends import BackendUnavailableError
 from ..errors import FeedError, GraphError
+from ..executor import evaluate
 from ..fast.compile import CompiledGraph
 from ..feeds import check_feed
 from ..graph import Graph
@@ -72,6 +74,7 @@ def map_batches(graph_or_compiled: Any, batches: Any, *, rechunk: bool = False) 
         pairs += [arr, (_BATCH, *(f"in{k}_{j}" for j in range(1, arr.ndim)))]
     chunkss, aligned = da.core.unify_chunks(*pairs)
     specs = _output_specs(graph, aligned, site)
+    _check_rows_independent(graph, aligned, site)
     payload = GraphPayload.of(graph, backend)
     shipped = _delayed()(payload, pure=True)
     token = _tokenize()(payload.token, *(a.name for a in aligned))
@@ -212,6 +215,51 @@ def _check_input(node: Node, name: str, arr: Any, da: ModuleType, rechunk: bool,
         arr = arr.rechunk({j: -1 for j in split})
     checked: dask.array.Array = arr
     return checked
+
+
+# Rows of the probe batch _check_rows_independent scores together and one by one.
+PROBE_ROWS = 3
+
+
+def _check_rows_independent(graph: Graph, arrays: Sequence[Any], site: Site) -> None:
+    """A GraphError if an output row depends on other rows of its batch (a mean over axis 0...).
+
+    Each chunk is scored on its own, so such a graph would give per-chunk answers, silently. The
+    graph can't tell (any op may mix rows), so a few random rows are scored together and one by
+    one, here, before anything is built: different rows mean the graph mixes them. A graph that
+    can't run on the probe (a shape that needs more rows, indices out of range) is not judged.
+    """
+    rng = np.random.default_rng(0)
+    probe = {}
+    for node, arr in zip(graph.inputs, arrays):
+        shape = (PROBE_ROWS, *(int(d) for d in arr.shape[1:]))
+        dtype = np.dtype(node.dtype)
+        if dtype.kind == "f":
+            probe[node] = rng.standard_normal(shape).astype(dtype)
+        elif dtype.kind in "iub":
+            probe[node] = rng.integers(0, 2, shape).astype(dtype)
+        else:
+            return
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            together = evaluate(graph, probe)
+            alone = [evaluate(graph, {n: v[r:r + 1] for n, v in probe.items()}) for r in range(PROBE_ROWS)]
+    except Exception:  # noqa: BLE001 (the probe, not the user's data: nothing to report)
+        return
+    for k, node in enumerate(graph.outputs):
+        whole = np.asarray(together[k])
+        rows = np.concatenate([np.asarray(a[k]) for a in alone]) if whole.ndim else whole
+        tol = 0 if whole.dtype.kind in "biu" else 1e-2 if whole.dtype.itemsize <= 2 else \
+            1e-4 if whole.dtype.itemsize <= 4 else 1e-9
+        if rows.shape != whole.shape or not np.allclose(rows, whole, rtol=tol, atol=tol, equal_nan=True):
+            raise GraphError(
+                f"output {printable(graph.name_of(node))!r} mixes rows: scored {PROBE_ROWS} random rows at once and "
+                f"one by one, its rows differ (a reduction or normalization over axis 0, the batch?). map_batches "
+                f"scores each chunk on its own and would give per-chunk answers; compute it with tg.evaluate, or "
+                f"with dask's own reductions over map_batches' rowwise results (created at {node.site.describe()}; "
+                f"tg.dask.map_batches called at {site.describe()})"
+            )
 
 
 def _output_specs(graph: Graph, arrays: Sequence[Any], site: Site) -> list[Spec]:

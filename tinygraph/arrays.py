@@ -99,10 +99,6 @@ class ArrayLibrary:
         except (TypeError, BufferError, RuntimeError, AttributeError):
             return np.asarray(value)
 
-    def is_array(self, value: Any) -> bool:
-        """Whether ``value`` is an array of this library (any device)."""
-        return library_of(value) is not None and library_of(value).name == self.name  # type: ignore[union-attr]
-
     def __repr__(self) -> str:
         return f"<ArrayLibrary {self.name} on {self.device}>"
 

@@ -23,7 +23,7 @@ import numpy as np
 from ._gc import gc_paused
 from .arrays import NUMPY, ArrayLibrary, common_library, leaf_value
 from .errors import ExecutionError
-from .feeds import Feeds, feeds_library, format_spec_of, read_only, resolve_feeds
+from .feeds import NEUTRAL_FEEDS, Feeds, format_spec_of, read_only, resolve_feeds
 from .graph import Graph, Outputs
 from .node import Node
 from .op import Constant, Input, Parameter
@@ -112,7 +112,7 @@ class Executor:
                     env[slot[dead]] = None
         if trace is not None:
             if library is not NUMPY:
-                env = [_own(v, n, library) for v, n in zip(env, plan.nodes)]
+                env = [handed_back(v, n, library) for v, n in zip(env, plan.nodes)]
             trace.update(zip(plan.nodes, env))
 
 
@@ -122,7 +122,7 @@ _DEFAULT_STEP = Executor.step
 def collect_results(env: list[Any], plan: Plan, single: bool, library: ArrayLibrary = NUMPY) -> Any:
     """The outputs' values from a finished run's slots: one array, or a list of them."""
     if library is not NUMPY:
-        values = [_own(env[k], plan.nodes[k], library) for k in plan.output_slots]
+        values = [handed_back(env[k], plan.nodes[k], library) for k in plan.output_slots]
         return values[0] if single else values
     ndarray = np.ndarray
     if single:
@@ -140,21 +140,19 @@ GC_PAUSE_STEPS = 2000
 StepCall = Callable[[Callable[..., Any], Any], Any]
 
 
-def _own(value: Any, node: Node, library: ArrayLibrary) -> Any:
-    # A value handed to the caller on another library: an array of it, and never the cached copy
-    # of a parameter or constant, nor a view of one (W.T, a reshape): that library's arrays can't
-    # be read-only, as numpy's are, and a write into one would change every later run. Results of
-    # ops declaring fresh outputs are new arrays; the others may be views, and are copied.
-    if not library_is(value, library):
+def handed_back(value: Any, node: Node, library: ArrayLibrary) -> Any:
+    """``node``'s value on ``library`` as the caller gets it: an array of it that no later run shares.
+
+    Never the cached copy of a parameter or constant, nor a view of one (``W.T``, a reshape): that
+    library's arrays can't be read-only, as numpy's are, and a write into one would change every
+    later run. Results of ops declaring fresh outputs are new arrays; the others may be views, and
+    are copied.
+    """
+    if not isinstance(value, library.array_type):
         return library.asarray(value)
     if isinstance(node.op, Input) or memory_traits(node.op)[0]:
         return value
     return library.xp.asarray(value, copy=True)
-
-
-def library_is(value: Any, library: ArrayLibrary) -> bool:
-    """Whether ``value`` is an array of ``library`` (not a scalar, not a numpy array)."""
-    return not isinstance(value, (np.ndarray, np.generic, int, float, complex, bool)) and hasattr(value, "shape")
 
 
 def execute(plan: Plan, env: list[Any], call: StepCall | None = None, library: ArrayLibrary = NUMPY) -> None:
@@ -251,10 +249,6 @@ def library_result(value: Any, want: Any, library: ArrayLibrary, node: Node, arg
     return value
 
 
-# Feeds that take the run's library rather than set it: lists and scalars.
-_NEUTRAL = (list, tuple, int, float, complex, bool, np.generic)
-
-
 def bind_feeds(plan: Plan, feeds: Feeds | None) -> tuple[list[Any], ArrayLibrary]:
     """A fresh slot list for one run of ``plan``, with the checked feeds in the inputs' slots; their library."""
     env: list[Any] = [None] * len(plan.nodes)
@@ -263,7 +257,7 @@ def bind_feeds(plan: Plan, feeds: Feeds | None) -> tuple[list[Any], ArrayLibrary
     if type(feeds) is dict and len(feeds) == len(plan.input_slots):
         for key, value in feeds.items():
             entry = keys.get(key) if type(key) is str or type(key) is Node else None
-            if entry is None or type(value) is not ndarray and not isinstance(value, _NEUTRAL):
+            if entry is None or type(value) is not ndarray and not isinstance(value, NEUTRAL_FEEDS):
                 break  # another library's array: the slow path finds the run's library
             k, check = entry
             env[k] = check(value)
@@ -275,7 +269,7 @@ def bind_feeds(plan: Plan, feeds: Feeds | None) -> tuple[list[Any], ArrayLibrary
                 return env, NUMPY
         env = [None] * len(plan.nodes)
     resolved = resolve_feeds(plan.graph, feeds)
-    library = feeds_library(resolved.values())
+    library = common_library(resolved.values())
     protect = plan.protect_feeds and library is NUMPY  # on other libraries: copies (plan.forward_on)
     for node, value in resolved.items():
         env[plan.slot[node]] = read_only(value) if protect else value

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import NUMPY, ArrayLibrary, common_library, library_of
+from .arrays import NUMPY, ArrayLibrary, library_of
 from .errors import FeedError, GraphError, article
 from .graph import Graph
 from .node import Node
@@ -133,9 +133,8 @@ def _one_library(graph: Graph, resolved: dict[Node, Any], originals: dict[Node, 
     return resolved
 
 
-def feeds_library(values: Any) -> ArrayLibrary:
-    """The array library of checked feeds (``resolve_feeds`` made them one): numpy if there are none."""
-    return common_library(values)
+#: Feeds that take a run's array library rather than set it: lists and scalars.
+NEUTRAL_FEEDS = (list, tuple, int, float, complex, bool, np.generic)
 
 
 def check_feed(node: Node, name: str, value: Any) -> Any:
@@ -187,7 +186,7 @@ def check_feed(node: Node, name: str, value: Any) -> Any:
                 f"to {arr.dtype}, which cannot become {spec.dtype} without changing its values {declared}"
             )
     if arr.dtype != spec.dtype:
-        arr = _convert(arr, spec.dtype, name, expected, declared)
+        arr = _convert(arr, NUMPY, arr.dtype, spec.dtype, name, expected, declared)
     if not fits(spec, arr.shape):
         raise FeedError(
             f"input {name!r} expects {expected} (rank {spec.ndim}); got {format_spec_of(arr)} (shape {arr.shape}) "
@@ -218,40 +217,30 @@ def _check_library_feed(node: Node, name: str, value: Any, library: ArrayLibrary
         )
     if dtype == spec.dtype:
         return value
-    xp = library.xp
     try:
-        converted = xp.astype(value, library.dtype(spec.dtype))
+        library.dtype(spec.dtype)
     except TypeError as e:
         raise FeedError(f"input {name!r} expects {expected} ({spec.dtype}); {e} {declared}") from None
-    if not np.can_cast(dtype, spec.dtype, casting="safe"):
-        if spec.dtype.kind in "iu":
-            changed = not bool(xp.all(xp.astype(converted, value.dtype) == value))
-        else:
-            changed = bool(xp.any(xp.isinf(converted) & ~xp.isinf(value)))
-        if changed:
-            raise FeedError(
-                f"input {name!r} expects {expected} ({spec.dtype}); the {dtype} values fed do not fit in "
-                f"{spec.dtype} (out of range) {declared}"
-            )
-    return converted
+    return _convert(value, library, dtype, spec.dtype, name, expected, declared)
 
 
-def _convert(arr: np.ndarray[Any, Any], dtype: np.dtype[Any], name: str, expected: str,
-             declared: str) -> np.ndarray[Any, Any]:
-    # A converted copy, never in place. Narrowing is the user's choice (a float32 graph fed
-    # float64 data), but it must not change what the numbers are: an int that wraps around,
-    # or a finite float that becomes inf, is refused rather than computed with.
+def _convert(value: Any, library: ArrayLibrary, have: np.dtype[Any], dtype: np.dtype[Any], name: str,
+             expected: str, declared: str) -> Any:
+    # A converted copy, never in place, in the value's own library. Narrowing is the user's choice
+    # (a float32 graph fed float64 data), but it must not change what the numbers are: an int that
+    # wraps around, or a finite float that becomes inf, is refused rather than computed with.
+    xp = library.xp
     with np.errstate(over="ignore", invalid="ignore"):
-        converted = arr.astype(dtype)
-    if np.can_cast(arr.dtype, dtype, casting="safe"):
+        converted = xp.astype(value, dtype if library is NUMPY else library.dtype(dtype))
+    if np.can_cast(have, dtype, casting="safe"):
         return converted
     if dtype.kind in "iu":
-        changed = not np.array_equal(converted, arr)
+        changed = not bool(xp.all(xp.astype(converted, value.dtype) == value))
     else:
-        changed = bool(np.any(np.isinf(converted) & ~np.isinf(arr)))
+        changed = bool(xp.any(xp.isinf(converted) & ~xp.isinf(value)))
     if changed:
         raise FeedError(
-            f"input {name!r} expects {expected} ({dtype}); the {arr.dtype} values fed do not fit in {dtype} "
+            f"input {name!r} expects {expected} ({dtype}); the {have} values fed do not fit in {dtype} "
             f"(out of range) {declared}"
         )
     return converted

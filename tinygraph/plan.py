@@ -135,6 +135,14 @@ def _guarded_ufunc(ufunc: Any, donor: int) -> Callable[..., Any]:
     return step
 
 
+def slot_getter(slots: list[int]) -> Callable[[list[Any]], Any]:
+    """A function of the slot list giving the values in ``slots``, as a sequence to unpack."""
+    # itemgetter fetches the arguments in C; a slice keeps a single argument in a list.
+    if len(slots) > 1:
+        return operator.itemgetter(*slots)
+    return operator.itemgetter(slice(slots[0], slots[0] + 1) if slots else slice(0, 0))
+
+
 def forward_on(node: Node, library: ArrayLibrary, graph: Graph | None = None) -> Callable[..., Any]:
     """What computes ``node`` on ``library``'s arrays, as its op declares in ``Op.arrays``.
 
@@ -191,11 +199,9 @@ class LibraryRun:
         graph = plan.graph
         self.steps: list[Step] = []
         self.dtypes: list[Any] = []
-        ins = plan.slot
-        for node in plan.nodes:
+        slot = plan.slot
+        for _, _, out, dead, node in plan.steps:  # the numpy steps' order and release points
             op = node.op
-            if isinstance(op, Input) or type(op) is Parameter or type(op) is Constant:
-                continue
             fn = forward_on(node, library, graph)
             try:
                 want = library.dtype(node.dtype)
@@ -204,11 +210,7 @@ class LibraryRun:
                     f"{printable(graph.name_of(node))} = {op!r} computes in {node.dtype}, and {e}: feed numpy "
                     f"arrays, or cast to a dtype {library.name} has\n  node created at {node.site.describe()}"
                 ) from None
-            args = [ins[i] for i in node.inputs]
-            get = operator.itemgetter(*args) if len(args) > 1 else \
-                operator.itemgetter(slice(args[0], args[0] + 1) if args else slice(0, 0))
-            dead = tuple(ins[n] for n in plan.release[ins[node]])
-            self.steps.append((fn, get, ins[node], dead, node))
+            self.steps.append((fn, slot_getter([slot[i] for i in node.inputs]), out, dead, node))
             self.dtypes.append(want)
 
 
@@ -275,10 +277,7 @@ class Plan:
                 self.loads.append((k, op))
                 continue
             fn, args = step_call(node, ins[k], self.kernels[k], self.inplace.get(node), node in self.guarded)
-            # itemgetter fetches the arguments in C; a slice keeps a single argument in a list.
-            get = operator.itemgetter(*args) if len(args) > 1 else \
-                operator.itemgetter(slice(args[0], args[0] + 1) if args else slice(0, 0))
-            self.steps.append((fn, get, k, tuple(dead_at[k]), node))
+            self.steps.append((fn, slot_getter(args), k, tuple(dead_at[k]), node))
         #: Steps for other array libraries, by library name (``on``).
         self._library_runs: dict[str, LibraryRun] = {}
 

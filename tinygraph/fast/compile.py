@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import NUMPY, ArrayLibrary
+from ..arrays import NUMPY, ArrayLibrary, common_library
 from ..errors import ExecutionError, FeedError, GraphError
-from ..executor import execution_error, leaf_on, library_result
-from ..feeds import check_feed, feeds_library, read_only, resolve_feeds
+from ..executor import execution_error, handed_back, leaf_on, library_result
+from ..feeds import NEUTRAL_FEEDS, check_feed, read_only, resolve_feeds
 from ..graph import Graph, Outputs
 from ..node import Node
 from ..op import Constant, Input, Parameter
@@ -265,23 +265,13 @@ def library_source(gen: _Codegen, library: ArrayLibrary) -> tuple[str, dict[str,
                 line_node[k] = node
         lines.append("    except _Exception as _e:")
         lines.append("        raise _fail(_e, _locals()) from _e")
-    # An output that is a parameter or constant is that value's cached copy: the caller gets its own.
-    env["_own_copy"] = _own_copy
-    # So is a view of one (W.T): results of ops without fresh outputs are copied, as evaluate does.
-    outs = [gen.var[n] if isinstance(n.op, Input) or memory_traits(n.op)[0] else f"_own_copy({gen.var[n]}, _lib)"
-            for n in graph.outputs]
+    # Outputs as evaluate hands them back: never a parameter's cached copy or a view of one.
+    env["_handed_back"] = handed_back
+    for n in graph.outputs:
+        env[f"_n_{gen.var[n]}"] = n
+    outs = [f"_handed_back({gen.var[n]}, _n_{gen.var[n]}, _lib)" for n in graph.outputs]
     lines.append(f"    return {outs[0] if gen.single else '[' + ', '.join(outs) + ']'}")
     return "\n".join(lines) + "\n", env, line_node
-
-
-# Feeds that take the run's library rather than set it: lists and scalars.
-_NEUTRAL = (list, tuple, int, float, complex, bool, np.generic)
-
-
-def _own_copy(value: Any, library: ArrayLibrary) -> Any:
-    if isinstance(value, (int, float, complex, bool, np.ndarray, np.generic)):
-        return library.asarray(value)
-    return library.xp.asarray(value, copy=True)
 
 
 def _slow_check(node: Node, name: str) -> Any:
@@ -379,12 +369,12 @@ def compile(outputs: Outputs, inputs: Sequence[Node | str] | None = None) -> Com
     def elsewhere(*given: Any) -> Any:
         # Feeds that are not all ndarrays: checked as evaluate checks them (lists become the
         # library's arrays, two libraries are refused), then run where they live.
-        if all(type(v) is np.ndarray or isinstance(v, _NEUTRAL) for v in given):
+        if all(type(v) is np.ndarray or isinstance(v, NEUTRAL_FEEDS) for v in given):
             return fn(None, *(v if check is None else check(v) for v, check in zip(given, checks)))
         feeds = {n: v for n, v in zip(order, given) if n in plan.slot}
         resolved = resolve_feeds(graph, feeds)
         values = [resolved.get(n, v) for n, v in zip(order, given)]
-        library = feeds_library(resolved.values())
+        library = common_library(resolved.values())
         if library is NUMPY:
             return fn(None, *values)
         return for_library(library)(*values, library)
